@@ -1,0 +1,126 @@
+import { type InstrumentationScope, type Resource, type Span, serviceNameOf } from './span.ts';
+
+/**
+ * The columnar batch the server passes from stage to stage (receiver -> WAL ->
+ * pipeline -> storage). The columns that stages filter, group and index on are
+ * typed arrays or string arrays, one entry per span, so a storage writer can
+ * append them column by column without walking objects; the full span rows
+ * stay reachable through {@link SpanBatch.spans} for attributes, events and
+ * links. Resources and scopes are deduplicated by identity: each distinct
+ * object appears once in `resources` / `scopes`, and spans point at it by
+ * index.
+ *
+ * A batch is immutable once built.
+ *
+ * @example
+ * const batch = SpanBatch.from(decodeOtlpProto(body).spans);
+ * for (let i = 0; i < batch.length; i++) console.log(batch.serviceName[batch.resourceIndex[i]], batch.name[i]);
+ */
+export class SpanBatch {
+  /** Number of spans. */
+  readonly length: number;
+  /** The spans themselves, in batch order. */
+  readonly spans: readonly Span[];
+  /** Distinct resources of this batch. */
+  readonly resources: readonly Resource[];
+  /** `service.name` of each entry of {@link resources} (`unknown_service` when absent). */
+  readonly serviceName: readonly string[];
+  /** Distinct instrumentation scopes of this batch. */
+  readonly scopes: readonly InstrumentationScope[];
+  /** Per span: index into {@link resources} and {@link serviceName}. */
+  readonly resourceIndex: Uint32Array;
+  /** Per span: index into {@link scopes}. */
+  readonly scopeIndex: Uint32Array;
+  /** Per span: trace id, 32 lowercase hex digits. */
+  readonly traceId: readonly string[];
+  /** Per span: span id, 16 lowercase hex digits. */
+  readonly spanId: readonly string[];
+  /** Per span: parent span id, '' for roots. */
+  readonly parentSpanId: readonly string[];
+  /** Per span: span name. */
+  readonly name: readonly string[];
+  /** Per span: {@link SpanKind} number. */
+  readonly kind: Uint8Array;
+  /** Per span: {@link StatusCode} number. */
+  readonly statusCode: Uint8Array;
+  /** Per span: start, nanoseconds since the Unix epoch. */
+  readonly startUnixNano: BigUint64Array;
+  /** Per span: end, nanoseconds since the Unix epoch. */
+  readonly endUnixNano: BigUint64Array;
+  /** Per span: end minus start in nanoseconds; negative when a producer sent end < start. */
+  readonly durationNano: BigInt64Array;
+
+  private constructor(spans: readonly Span[]) {
+    const n = spans.length;
+    this.length = n;
+    this.spans = spans;
+    const resources: Resource[] = [];
+    const serviceName: string[] = [];
+    const scopes: InstrumentationScope[] = [];
+    const resourceSlot = new Map<Resource, number>();
+    const scopeSlot = new Map<InstrumentationScope, number>();
+    this.resourceIndex = new Uint32Array(n);
+    this.scopeIndex = new Uint32Array(n);
+    this.traceId = new Array<string>(n);
+    this.spanId = new Array<string>(n);
+    this.parentSpanId = new Array<string>(n);
+    this.name = new Array<string>(n);
+    this.kind = new Uint8Array(n);
+    this.statusCode = new Uint8Array(n);
+    this.startUnixNano = new BigUint64Array(n);
+    this.endUnixNano = new BigUint64Array(n);
+    this.durationNano = new BigInt64Array(n);
+    const traceId = this.traceId as string[];
+    const spanId = this.spanId as string[];
+    const parentSpanId = this.parentSpanId as string[];
+    const name = this.name as string[];
+    for (let i = 0; i < n; i++) {
+      const s = spans[i] as Span;
+      let r = resourceSlot.get(s.resource);
+      if (r === undefined) {
+        r = resources.length;
+        resources.push(s.resource);
+        serviceName.push(serviceNameOf(s.resource));
+        resourceSlot.set(s.resource, r);
+      }
+      let c = scopeSlot.get(s.scope);
+      if (c === undefined) {
+        c = scopes.length;
+        scopes.push(s.scope);
+        scopeSlot.set(s.scope, c);
+      }
+      this.resourceIndex[i] = r;
+      this.scopeIndex[i] = c;
+      traceId[i] = s.traceId;
+      spanId[i] = s.spanId;
+      parentSpanId[i] = s.parentSpanId;
+      name[i] = s.name;
+      this.kind[i] = s.kind;
+      this.statusCode[i] = s.status.code;
+      this.startUnixNano[i] = s.startTimeUnixNano;
+      this.endUnixNano[i] = s.endTimeUnixNano;
+      this.durationNano[i] = BigInt.asIntN(64, s.endTimeUnixNano - s.startTimeUnixNano);
+    }
+    this.resources = resources;
+    this.serviceName = serviceName;
+    this.scopes = scopes;
+  }
+
+  /** Builds a batch over `spans` (which it keeps; do not mutate them afterwards). */
+  static from(spans: readonly Span[]): SpanBatch {
+    return new SpanBatch(spans);
+  }
+
+  /** One batch holding the spans of all `batches`, in order. */
+  static concat(batches: readonly SpanBatch[]): SpanBatch {
+    if (batches.length === 1) return batches[0] as SpanBatch;
+    const all: Span[] = [];
+    for (const b of batches) for (const s of b.spans) all.push(s);
+    return new SpanBatch(all);
+  }
+
+  /** The service name of span `i`. */
+  serviceOf(i: number): string {
+    return this.serviceName[this.resourceIndex[i] as number] as string;
+  }
+}

@@ -1,0 +1,40 @@
+export { SpanBatch } from './batch.ts';
+export { spanDiff, spanEquals } from './compare.ts';
+export {
+  bytesToHex,
+  hexToBytes,
+  hexToBytesInto,
+  isHex,
+  isValidSpanId,
+  isValidTraceId,
+  isZeroHex,
+  ZERO_SPAN_ID,
+  ZERO_TRACE_ID,
+} from './ids.ts';
+export type {
+  AnyValue,
+  InstrumentationScope,
+  KeyValue,
+  KvListValue,
+  Resource,
+  Span,
+  SpanEvent,
+  SpanIdHex,
+  SpanLink,
+  SpanStatus,
+  TraceIdHex,
+} from './span.ts';
+export {
+  anyValueEquals,
+  EMPTY_RESOURCE,
+  EMPTY_SCOPE,
+  getAttribute,
+  isKvList,
+  keyValuesEqual,
+  SERVICE_NAME_KEY,
+  SpanKind,
+  StatusCode,
+  serviceNameOf,
+  UNKNOWN_SERVICE,
+  UNSET_STATUS,
+} from './span.ts';

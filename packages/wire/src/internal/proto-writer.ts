@@ -1,0 +1,172 @@
+import { hexToBytesInto } from '@traceloom/model';
+import { utf8Length, writeUtf8 } from './utf8.ts';
+
+/**
+ * A growable protobuf writer. Length-delimited sub-messages are written in
+ * place: {@link ProtoWriter.fork} reserves one byte for the length, and
+ * {@link ProtoWriter.join} patches it, moving the body right only when the
+ * length needs more than one varint byte. This avoids a sizing pass.
+ *
+ * One writer can be reused: {@link ProtoWriter.finish} copies the bytes out
+ * and {@link ProtoWriter.reset} starts over on the same scratch buffer.
+ */
+export class ProtoWriter {
+  buf: Uint8Array;
+  view: DataView;
+  pos: number;
+
+  constructor(initialSize = 64 * 1024) {
+    this.buf = new Uint8Array(initialSize);
+    this.view = new DataView(this.buf.buffer);
+    this.pos = 0;
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  /** A varint of a non-negative integer below 2^53. */
+  uint(v: number): void {
+    this.ensure(10);
+    const buf = this.buf;
+    let pos = this.pos;
+    while (v > 0x7fffffff) {
+      buf[pos++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    while (v > 0x7f) {
+      buf[pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[pos++] = v;
+    this.pos = pos;
+  }
+
+  /** A tag: field number and wire type. */
+  tag(field: number, wireType: number): void {
+    this.uint((field << 3) | wireType);
+  }
+
+  /** An int64 (or uint64) varint from a `bigint`; negative values take 10 bytes, as protobuf requires. */
+  int64(v: bigint): void {
+    let u = BigInt.asUintN(64, v);
+    if (u < 0x20000000000000n) {
+      this.uint(Number(u));
+      return;
+    }
+    this.ensure(10);
+    while (u > 0x7fn) {
+      this.buf[this.pos++] = Number(u & 0x7fn) | 0x80;
+      u >>= 7n;
+    }
+    this.buf[this.pos++] = Number(u);
+  }
+
+  /** A signed 32-bit int varint (negative values sign-extended to 10 bytes). */
+  int32(v: number): void {
+    if (v >= 0) this.uint(v);
+    else this.int64(BigInt(v));
+  }
+
+  fixed64(v: bigint): void {
+    this.ensure(8);
+    const u = BigInt.asUintN(64, v);
+    this.view.setUint32(this.pos, Number(u & 0xffffffffn), true);
+    this.view.setUint32(this.pos + 4, Number(u >> 32n), true);
+    this.pos += 8;
+  }
+
+  fixed32(v: number): void {
+    this.ensure(4);
+    this.view.setUint32(this.pos, v >>> 0, true);
+    this.pos += 4;
+  }
+
+  double(v: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+
+  /** A length-delimited string field (tag included). Empty strings are written too; callers skip defaults. */
+  stringField(field: number, s: string): void {
+    this.tag(field, 2);
+    const n = s.length;
+    // A string of n UTF-16 units takes at most 3n bytes.
+    if (n < 43) {
+      // Length fits one varint byte whatever the content (3 * 42 = 126).
+      this.ensure(1 + 3 * n);
+      const start = this.pos + 1;
+      const end = writeUtf8(s, this.buf, start);
+      this.buf[this.pos] = end - start;
+      this.pos = end;
+      return;
+    }
+    const len = utf8Length(s);
+    this.uint(len);
+    this.ensure(len);
+    this.pos = writeUtf8(s, this.buf, this.pos);
+  }
+
+  bytesField(field: number, b: Uint8Array): void {
+    this.tag(field, 2);
+    this.uint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** A bytes field from a hex id (the caller guarantees even length and hex digits). */
+  hexField(field: number, hex: string): void {
+    this.tag(field, 2);
+    const n = hex.length >>> 1;
+    this.uint(n);
+    this.ensure(n);
+    hexToBytesInto(hex, this.buf, this.pos);
+    this.pos += n;
+  }
+
+  /** Starts a length-delimited sub-message (tag written); returns the mark to pass to {@link join}. */
+  fork(field: number): number {
+    this.tag(field, 2);
+    this.ensure(1);
+    return this.pos++;
+  }
+
+  /** Ends the sub-message started at `mark`, writing its length. */
+  join(mark: number): void {
+    const len = this.pos - mark - 1;
+    if (len < 0x80) {
+      this.buf[mark] = len;
+      return;
+    }
+    let extra = 0;
+    for (let v = len >>> 7; v > 0; v >>>= 7) extra++;
+    this.ensure(extra);
+    this.buf.copyWithin(mark + 1 + extra, mark + 1, this.pos);
+    let v = len;
+    let p = mark;
+    while (v > 0x7f) {
+      this.buf[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[p] = v;
+    this.pos += extra;
+  }
+
+  /** A copy of the bytes written so far. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
