@@ -1,0 +1,30 @@
+/**
+ * `npm run bench -- <name> [<name> ...]`: runs `bench/<name>.ts` (its default
+ * export), which prints one JSON line per figure. `npm run bench` alone lists
+ * the benchmarks.
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const available = readdirSync(here)
+  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.includes('-'))
+  .map((f) => f.slice(0, -3))
+  .sort();
+
+const names = process.argv.slice(2).filter((a) => a !== '--');
+if (names.length === 0) {
+  console.error(`usage: npm run bench -- <name>\navailable: ${available.join(', ')}`);
+  process.exit(2);
+}
+for (const name of names) {
+  if (!available.includes(name)) {
+    console.error(`unknown benchmark "${name}"; available: ${available.join(', ')}`);
+    process.exit(2);
+  }
+}
+for (const name of names) {
+  const mod = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as { default: () => Promise<void> };
+  await mod.default();
+}

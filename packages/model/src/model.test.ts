@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  anyValueEquals,
+  bytesToHex,
+  EMPTY_SCOPE,
+  hexToBytes,
+  isValidSpanId,
+  isValidTraceId,
+  type KeyValue,
+  type Resource,
+  type Span,
+  SpanBatch,
+  serviceNameOf,
+  spanDiff,
+  UNSET_STATUS,
+} from './index.ts';
+
+function resource(service: string): Resource {
+  return { attributes: [{ key: 'service.name', value: service }], droppedAttributesCount: 0, schemaUrl: '' };
+}
+
+function span(over: Partial<Span> = {}): Span {
+  return {
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    parentSpanId: '',
+    traceState: '',
+    flags: 1,
+    name: 'GET /',
+    kind: 2,
+    startTimeUnixNano: 1_700_000_000_123_456_789n,
+    endTimeUnixNano: 1_700_000_000_223_456_789n,
+    attributes: [],
+    droppedAttributesCount: 0,
+    events: [],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    status: UNSET_STATUS,
+    resource: resource('frontend'),
+    scope: EMPTY_SCOPE,
+    ...over,
+  };
+}
+
+describe('ids', () => {
+  it('converts hex and bytes both ways, accepting upper case on input', () => {
+    const bytes = hexToBytes('00ff10AB');
+    assert.deepEqual(bytes, new Uint8Array([0, 255, 16, 171]));
+    assert.equal(bytesToHex(bytes as Uint8Array), '00ff10ab');
+    assert.equal(hexToBytes('0g'), undefined);
+    assert.equal(hexToBytes('abc'), undefined);
+  });
+
+  it('validates trace and span ids as W3C Trace Context does', () => {
+    assert.ok(isValidTraceId('0af7651916cd43dd8448eb211c80319c'));
+    assert.ok(!isValidTraceId('0'.repeat(32)));
+    assert.ok(!isValidTraceId('0AF7651916CD43DD8448EB211C80319C'));
+    assert.ok(!isValidTraceId('0af7651916cd43dd8448eb211c80319'));
+    assert.ok(isValidSpanId('b7ad6b7169203331'));
+    assert.ok(!isValidSpanId('0000000000000000'));
+    assert.ok(!isValidSpanId('b7ad6b716920333z'));
+  });
+});
+
+describe('attribute values', () => {
+  it('keeps int64 and double apart and compares bytes and nested values by content', () => {
+    assert.ok(!anyValueEquals(1n, 1));
+    assert.ok(anyValueEquals(Number.NaN, Number.NaN));
+    assert.ok(anyValueEquals(new Uint8Array([1, 2]), new Uint8Array([1, 2])));
+    assert.ok(!anyValueEquals(new Uint8Array([1, 2]), [1, 2]));
+    const kv: KeyValue[] = [{ key: 'a', value: [1n, 'x', { kvlist: [{ key: 'b', value: true }] }] }];
+    assert.ok(anyValueEquals({ kvlist: kv }, { kvlist: structuredClone(kv) }));
+    assert.ok(!anyValueEquals({ kvlist: kv }, { kvlist: [{ key: 'a', value: [1n, 'x'] }] }));
+  });
+
+  it('finds the service name, falling back to unknown_service', () => {
+    assert.equal(serviceNameOf(resource('cart')), 'cart');
+    assert.equal(serviceNameOf({ attributes: [], droppedAttributesCount: 0, schemaUrl: '' }), 'unknown_service');
+  });
+});
+
+describe('spanDiff', () => {
+  it('names the first differing field', () => {
+    const a = span();
+    assert.equal(spanDiff(a, span()), undefined);
+    assert.equal(spanDiff(a, span({ endTimeUnixNano: a.endTimeUnixNano + 1n })), 'endTimeUnixNano');
+    assert.equal(spanDiff(a, span({ resource: resource('cart') })), 'resource');
+    assert.equal(
+      spanDiff(a, span({ events: [{ timeUnixNano: 1n, name: 'e', attributes: [], droppedAttributesCount: 0 }] })),
+      'events',
+    );
+  });
+});
+
+describe('SpanBatch', () => {
+  it('builds typed columns and deduplicates resources and scopes by identity', () => {
+    const r1 = resource('frontend');
+    const r2 = resource('cart');
+    const spans = [
+      span({ resource: r1 }),
+      span({ resource: r2, spanId: '1111111111111111', kind: 3, status: { code: 2, message: 'boom' } }),
+      span({ resource: r1, startTimeUnixNano: 2n ** 63n + 5n, endTimeUnixNano: 2n ** 63n + 10n }),
+    ];
+    const b = SpanBatch.from(spans);
+    assert.equal(b.length, 3);
+    assert.equal(b.resources.length, 2);
+    assert.deepEqual([...b.resourceIndex], [0, 1, 0]);
+    assert.deepEqual(b.serviceName, ['frontend', 'cart']);
+    assert.equal(b.serviceOf(1), 'cart');
+    assert.deepEqual([...b.kind], [2, 3, 2]);
+    assert.deepEqual([...b.statusCode], [0, 2, 0]);
+    assert.equal(b.durationNano[0], 100_000_000n);
+    assert.equal(b.startUnixNano[2], 2n ** 63n + 5n);
+    assert.equal(b.durationNano[2], 5n);
+    assert.equal(b.spanId[1], '1111111111111111');
+    const both = SpanBatch.concat([b, SpanBatch.from([span({ resource: r2 })])]);
+    assert.equal(both.length, 4);
+    assert.equal(both.resources.length, 2);
+  });
+});
