@@ -1,6 +1,6 @@
 import { bytesToHex } from '@traceloom/model';
 import { WireDecodeError, WireErrorCode } from '../errors.ts';
-import { readUtf8 } from './utf8.ts';
+import { readUtf8, type Utf8Cache } from './utf8.ts';
 
 /** Protobuf wire types (encoding spec, "Message Structure"). */
 export const WireType = { VARINT: 0, I64: 1, LEN: 2, SGROUP: 3, EGROUP: 4, I32: 5 } as const;
@@ -113,10 +113,10 @@ export class ProtoReader {
     const pos = this.pos;
     if (pos + 8 > this.end) this.truncated('fixed64');
     this.pos = pos + 8;
-    const lo = this.view.getUint32(pos, true);
-    const hi = this.view.getUint32(pos + 4, true);
-    if (hi < 0x200000) return BigInt(hi * TWO_32 + lo);
-    return (BigInt(hi) << 32n) | BigInt(lo);
+    // One call and one allocation; measured faster than assembling two
+    // 32-bit halves, which takes several BigInt operations for nanosecond
+    // timestamps (all above 2^53).
+    return this.view.getBigUint64(pos, true);
   }
 
   /** A sfixed64 as a signed `bigint`. */
@@ -160,6 +160,14 @@ export class ProtoReader {
     return s;
   }
 
+  /** A string through a {@link Utf8Cache}, for values that repeat (attribute keys, names). */
+  cachedString(cache: Utf8Cache): string {
+    const end = this.lengthEnd();
+    const s = cache.read(this.buf, this.view, this.pos, end);
+    this.pos = end;
+    return s;
+  }
+
   /** A length-delimited field copied into a new array. */
   bytes(): Uint8Array {
     const end = this.lengthEnd();
@@ -171,7 +179,16 @@ export class ProtoReader {
   /** A length-delimited field as lowercase hex (ids). */
   hex(): string {
     const end = this.lengthEnd();
-    const s = bytesToHex(this.buf, this.pos, end);
+    const pos = this.pos;
+    const n = end - pos;
+    // Span ids (8 bytes) and trace ids (16) as one or two flat strings from
+    // String.fromCharCode: about 3x faster than appending 2-digit pairs.
+    const s =
+      n === 8
+        ? hex8(this.buf, pos)
+        : n === 16
+          ? hex8(this.buf, pos) + hex8(this.buf, pos + 8)
+          : bytesToHex(this.buf, pos, end);
     this.pos = end;
     return s;
   }
@@ -236,3 +253,38 @@ export class ProtoReader {
 }
 
 const scratch = new Uint32Array(2);
+
+/** Char codes of the lowercase hex digit for each nibble value. */
+const HEX_DIGIT = new Uint8Array(16);
+for (let i = 0; i < 16; i++) HEX_DIGIT[i] = '0123456789abcdef'.charCodeAt(i);
+
+/** Lowercase hex of the 8 bytes at `b[s]`. */
+function hex8(b: Uint8Array, s: number): string {
+  const d = HEX_DIGIT;
+  const b0 = b[s] as number;
+  const b1 = b[s + 1] as number;
+  const b2 = b[s + 2] as number;
+  const b3 = b[s + 3] as number;
+  const b4 = b[s + 4] as number;
+  const b5 = b[s + 5] as number;
+  const b6 = b[s + 6] as number;
+  const b7 = b[s + 7] as number;
+  return String.fromCharCode(
+    d[b0 >> 4] as number,
+    d[b0 & 15] as number,
+    d[b1 >> 4] as number,
+    d[b1 & 15] as number,
+    d[b2 >> 4] as number,
+    d[b2 & 15] as number,
+    d[b3 >> 4] as number,
+    d[b3 & 15] as number,
+    d[b4 >> 4] as number,
+    d[b4 & 15] as number,
+    d[b5 >> 4] as number,
+    d[b5 & 15] as number,
+    d[b6 >> 4] as number,
+    d[b6 & 15] as number,
+    d[b7 >> 4] as number,
+    d[b7 & 15] as number,
+  );
+}

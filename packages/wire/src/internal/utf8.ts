@@ -8,23 +8,293 @@
 const decoder = new TextDecoder('utf-8');
 const encoder = new TextEncoder();
 
-/** Strings up to this many bytes are tried on the ASCII fast path. */
-const ASCII_FAST_MAX = 64;
+/**
+ * Strings up to this many bytes are tried on the ASCII fast path. Past it,
+ * one `TextDecoder` call beats the chunked `String.fromCharCode` calls.
+ */
+const ASCII_FAST_MAX = 128;
+
+/** Strings up to this many UTF-16 units are tried on the ASCII write loop before `encodeInto`. */
+const ASCII_WRITE_MAX = 64;
+
+const fromCharCode = String.fromCharCode;
+
+/**
+ * The ASCII bytes `buf[s, s + n)`, 1 <= n <= 16, as a string. One
+ * `String.fromCharCode` call with a fixed number of arguments makes a flat
+ * string directly; appending char by char makes a rope node per character
+ * past 13, which measured several times slower and fed the garbage collector.
+ */
+function ascii16(b: Uint8Array, s: number, n: number): string {
+  switch (n) {
+    case 1:
+      return fromCharCode(b[s] as number);
+    case 2:
+      return fromCharCode(b[s] as number, b[s + 1] as number);
+    case 3:
+      return fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number);
+    case 4:
+      return fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number);
+    case 5:
+      return fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number, b[s + 4] as number);
+    case 6:
+      return fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+      );
+    case 7:
+      return fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+      );
+    case 8:
+      return fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+      );
+    case 9:
+      return fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+      );
+    case 10:
+      return fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+      );
+    case 11:
+      return fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+        b[s + 10] as number,
+      );
+    case 12:
+      return fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+        b[s + 10] as number,
+        b[s + 11] as number,
+      );
+    case 13:
+      return fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+        b[s + 10] as number,
+        b[s + 11] as number,
+        b[s + 12] as number,
+      );
+    case 14:
+      return fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+        b[s + 10] as number,
+        b[s + 11] as number,
+        b[s + 12] as number,
+        b[s + 13] as number,
+      );
+    case 15:
+      return fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+        b[s + 10] as number,
+        b[s + 11] as number,
+        b[s + 12] as number,
+        b[s + 13] as number,
+        b[s + 14] as number,
+      );
+    default:
+      return fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+        b[s + 5] as number,
+        b[s + 6] as number,
+        b[s + 7] as number,
+        b[s + 8] as number,
+        b[s + 9] as number,
+        b[s + 10] as number,
+        b[s + 11] as number,
+        b[s + 12] as number,
+        b[s + 13] as number,
+        b[s + 14] as number,
+        b[s + 15] as number,
+      );
+  }
+}
+
+/** `buf[start, start + len)`, known to be ASCII and non-empty, as a string. */
+function asciiString(buf: Uint8Array, start: number, len: number): string {
+  if (len <= 16) return ascii16(buf, start, len);
+  let s = ascii16(buf, start, 16);
+  let at = start + 16;
+  let left = len - 16;
+  while (left > 16) {
+    s += ascii16(buf, at, 16);
+    at += 16;
+    left -= 16;
+  }
+  return s + ascii16(buf, at, left);
+}
 
 /** Decodes `buf[start, end)` as UTF-8. */
 export function readUtf8(buf: Uint8Array, start: number, end: number): string {
   const len = end - start;
   if (len === 0) return '';
   if (len <= ASCII_FAST_MAX) {
-    let s = '';
     for (let i = start; i < end; i++) {
-      const c = buf[i] as number;
-      if (c >= 0x80) return decoder.decode(buf.subarray(start, end));
-      s += String.fromCharCode(c);
+      if ((buf[i] as number) >= 0x80) return decoder.decode(buf.subarray(start, end));
     }
-    return s;
+    return asciiString(buf, start, len);
   }
   return decoder.decode(buf.subarray(start, end));
+}
+
+/**
+ * A small direct-mapped cache from UTF-8 bytes to the string they decode to.
+ * Telemetry repeats itself: attribute keys nearly always, and many values
+ * (methods, routes, host and service names, span and event names). A hit
+ * costs a hash of three words and one byte comparison, with no allocation;
+ * a miss decodes with {@link readUtf8} and takes the slot. Strings longer
+ * than `maxBytes` bypass the cache.
+ *
+ * The returned strings are exactly what {@link readUtf8} returns for the same
+ * bytes, so caching is invisible to callers.
+ */
+export class Utf8Cache {
+  private readonly mask: number;
+  private readonly maxBytes: number;
+  /** Bytes per slot: a 4-byte length, then the string's bytes, so a lookup touches one place. */
+  private readonly stride: number;
+  private readonly arena: Uint8Array;
+  /** Read a word at a time; a DataView, not an Int32Array, so that byte order cannot matter. */
+  private readonly arenaView: DataView;
+  private readonly strings: string[];
+
+  /** `slots` must be a power of two; `maxBytes` + 4 is best a multiple of 64 (a cache line). */
+  constructor(slots = 1024, maxBytes = 60) {
+    this.mask = slots - 1;
+    this.maxBytes = maxBytes;
+    this.stride = (maxBytes + 4 + 3) & ~3;
+    this.arena = new Uint8Array(slots * this.stride);
+    this.arenaView = new DataView(this.arena.buffer);
+    for (let i = 0; i < slots; i++) this.arenaView.setInt32(i * this.stride, -1, true);
+    this.strings = new Array<string>(slots).fill('');
+  }
+
+  /** Decodes `buf[start, end)` as UTF-8, through the cache; `view` is a DataView over exactly `buf`. */
+  read(buf: Uint8Array, view: DataView, start: number, end: number): string {
+    const n = end - start;
+    if (n > this.maxBytes || n === 0) return n === 0 ? '' : readUtf8(buf, start, end);
+    let h: number;
+    if (n >= 4) {
+      // First, middle and last four bytes plus the length: keys sharing a prefix
+      // (`http.request.*`) differ at the end, paths with ids differ in the middle.
+      h = Math.imul(view.getInt32(start, true) ^ n, 0x9e3779b1);
+      h = Math.imul(h ^ view.getInt32(start + ((n - 4) >> 1), true), 0x85ebca6b);
+      h = Math.imul(h ^ view.getInt32(end - 4, true), 0xc2b2ae35);
+    } else {
+      h = n;
+      for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+    }
+    const slot = (h ^ (h >>> 15)) & this.mask;
+    const words = this.arenaView;
+    const base = slot * this.stride;
+    if (words.getInt32(base, true) === n) {
+      const bytes = base + 4;
+      const whole = n & ~3;
+      let i = 0;
+      while (i < whole && words.getInt32(bytes + i, true) === view.getInt32(start + i, true)) i += 4;
+      if (i === whole) {
+        const arena = this.arena;
+        while (i < n && arena[bytes + i] === buf[start + i]) i++;
+        if (i === n) return this.strings[slot] as string;
+      }
+    }
+    const s = readUtf8(buf, start, end);
+    words.setInt32(base, n, true);
+    // A word-wise copy: `arena.set(buf.subarray(...))` allocates a view per
+    // miss, which cost more than the copy for strings this short.
+    const bytes = base + 4;
+    const whole = n & ~3;
+    let i = 0;
+    for (; i < whole; i += 4) words.setInt32(bytes + i, view.getInt32(start + i, true), true);
+    const arena = this.arena;
+    for (; i < n; i++) arena[bytes + i] = buf[start + i] as number;
+    this.strings[slot] = s;
+    return s;
+  }
 }
 
 /** Exact UTF-8 byte length of `s` (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
@@ -51,7 +321,7 @@ export function utf8Length(s: string): number {
  */
 export function writeUtf8(s: string, buf: Uint8Array, pos: number): number {
   const n = s.length;
-  if (n <= ASCII_FAST_MAX) {
+  if (n <= ASCII_WRITE_MAX) {
     let p = pos;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);

@@ -1,14 +1,778 @@
-import type { Span } from '@traceloom/model';
+/**
+ * OTLP protobuf for traces, hand-written from the field numbers of
+ * opentelemetry-proto `trace/v1/trace.proto`, `common/v1/common.proto`,
+ * `resource/v1/resource.proto` and `collector/trace/v1/trace_service.proto`.
+ *
+ * Decoding walks one {@link ProtoReader}, narrowing its `end` to each
+ * sub-message, and builds every model object once with all its fields, so
+ * that spans, events, links and attributes each keep a single hidden class.
+ */
+import {
+  type AnyValue,
+  EMPTY_RESOURCE,
+  EMPTY_SCOPE,
+  type InstrumentationScope,
+  type KeyValue,
+  type Resource,
+  type Span,
+  type SpanEvent,
+  type SpanLink,
+  type SpanStatus,
+  UNSET_STATUS,
+} from '@traceloom/model';
+import { WireDecodeError, WireErrorCode } from '../errors.ts';
+import { ProtoReader } from '../internal/proto-reader.ts';
+import { ProtoWriter } from '../internal/proto-writer.ts';
+import { Utf8Cache } from '../internal/utf8.ts';
+import { EMPTY_LIST, groupSpans, MAX_ANY_VALUE_DEPTH, makeStatus } from './shared.ts';
+
+/** Which field numbers a message knows, with their wire types, for error messages and wire-type checks. */
+interface MessageFields {
+  readonly name: string;
+  readonly names: readonly string[];
+  readonly types: Int8Array;
+}
+
+const VARINT = 0;
+const I64 = 1;
+const LEN = 2;
+const I32 = 5;
+
+function fields(name: string, spec: Record<number, readonly [string, number]>): MessageFields {
+  const max = Math.max(...Object.keys(spec).map(Number));
+  const names: string[] = new Array<string>(max + 1).fill('');
+  const types = new Int8Array(max + 1).fill(-1);
+  for (const [k, [fieldName, wireType]] of Object.entries(spec)) {
+    names[Number(k)] = fieldName;
+    types[Number(k)] = wireType;
+  }
+  return { name, names, types };
+}
+
+const TRACES_DATA = fields('ExportTraceServiceRequest', { 1: ['resource_spans', LEN] });
+const RESOURCE_SPANS = fields('ResourceSpans', {
+  1: ['resource', LEN],
+  2: ['scope_spans', LEN],
+  3: ['schema_url', LEN],
+});
+const RESOURCE = fields('Resource', { 1: ['attributes', LEN], 2: ['dropped_attributes_count', VARINT] });
+const SCOPE_SPANS = fields('ScopeSpans', { 1: ['scope', LEN], 2: ['spans', LEN], 3: ['schema_url', LEN] });
+const SCOPE = fields('InstrumentationScope', {
+  1: ['name', LEN],
+  2: ['version', LEN],
+  3: ['attributes', LEN],
+  4: ['dropped_attributes_count', VARINT],
+});
+const SPAN = fields('Span', {
+  1: ['trace_id', LEN],
+  2: ['span_id', LEN],
+  3: ['trace_state', LEN],
+  4: ['parent_span_id', LEN],
+  5: ['name', LEN],
+  6: ['kind', VARINT],
+  7: ['start_time_unix_nano', I64],
+  8: ['end_time_unix_nano', I64],
+  9: ['attributes', LEN],
+  10: ['dropped_attributes_count', VARINT],
+  11: ['events', LEN],
+  12: ['dropped_events_count', VARINT],
+  13: ['links', LEN],
+  14: ['dropped_links_count', VARINT],
+  15: ['status', LEN],
+  16: ['flags', I32],
+});
+const STATUS = fields('Status', { 2: ['message', LEN], 3: ['code', VARINT] });
+const EVENT = fields('Span.Event', {
+  1: ['time_unix_nano', I64],
+  2: ['name', LEN],
+  3: ['attributes', LEN],
+  4: ['dropped_attributes_count', VARINT],
+});
+const LINK = fields('Span.Link', {
+  1: ['trace_id', LEN],
+  2: ['span_id', LEN],
+  3: ['trace_state', LEN],
+  4: ['attributes', LEN],
+  5: ['dropped_attributes_count', VARINT],
+  6: ['flags', I32],
+});
+const KEY_VALUE = fields('KeyValue', { 1: ['key', LEN], 2: ['value', LEN] });
+const ANY_VALUE = fields('AnyValue', {
+  1: ['string_value', LEN],
+  2: ['bool_value', VARINT],
+  3: ['int_value', VARINT],
+  4: ['double_value', I64],
+  5: ['array_value', LEN],
+  6: ['kvlist_value', LEN],
+  7: ['bytes_value', LEN],
+});
+const ARRAY_VALUE = fields('ArrayValue', { 1: ['values', LEN] });
+const KEY_VALUE_LIST = fields('KeyValueList', { 1: ['values', LEN] });
+
+/**
+ * Interning caches shared by all calls (decoding is synchronous): attribute
+ * keys in one, so that a stream of distinct values cannot evict them, and
+ * span names, event names and string values in the other.
+ */
+const KEYS = new Utf8Cache(1024, 60);
+const VALUES = new Utf8Cache(4096, 60);
+
+/** Skips a field this decoder does not model, or throws when a known field has the wrong wire type. */
+function other(r: ProtoReader, t: number, m: MessageFields): void {
+  const f = t >>> 3;
+  if (f < m.types.length) {
+    const expected = m.types[f] as number;
+    if (expected >= 0) r.wrongType(`${m.name}.${m.names[f]}`, t, expected);
+  }
+  r.skip(t & 7);
+}
+
+// Tags (field number << 3 | wire type) of the fields read on the hot path.
+const T1_LEN = 0x0a;
+const T2_LEN = 0x12;
+const T3_LEN = 0x1a;
+const T4_LEN = 0x22;
+const T5_LEN = 0x2a;
+const T6_LEN = 0x32;
+const T7_LEN = 0x3a;
+const T2_VARINT = 0x10;
+const T3_VARINT = 0x18;
+const T4_VARINT = 0x20;
+const T5_VARINT = 0x28;
+const T6_VARINT = 0x30;
+const T1_I64 = 0x09;
+const T4_I64 = 0x21;
+const T6_I32 = 0x35;
+const T7_I64 = 0x39;
+const T8_I64 = 0x41;
+const T9_LEN = 0x4a;
+const T10_VARINT = 0x50;
+const T11_LEN = 0x5a;
+const T12_VARINT = 0x60;
+const T13_LEN = 0x6a;
+const T14_VARINT = 0x70;
+const T15_LEN = 0x7a;
+// Field 16 needs a two-byte tag varint: (16 << 3 | 5) = 0x85.
+const T16_I32 = 0x85;
 
 /**
  * Decodes an OTLP `ExportTraceServiceRequest` (same layout as `TracesData`)
  * from protobuf into spans. Throws {@link WireDecodeError} on bad input.
+ *
+ * Ids become lowercase hex of whatever bytes were sent (lengths are the
+ * receiver's to check); an absent parent id becomes ''. Every span of one
+ * `ResourceSpans` shares one {@link Resource} object and every span of one
+ * `ScopeSpans` one {@link InstrumentationScope} object. Unknown fields are
+ * skipped; a known field with the wrong wire type is an error.
+ *
+ * @example
+ * const spans = decodeOtlpTraces(new Uint8Array(await req.arrayBuffer()));
  */
-export function decodeOtlpTraces(_buf: Uint8Array): Span[] {
-  throw new Error('not implemented');
+export function decodeOtlpTraces(buf: Uint8Array): Span[] {
+  const r = new ProtoReader(buf);
+  const out: Span[] = [];
+  while (r.pos < r.end) {
+    const t = r.tag();
+    if (t === T1_LEN) {
+      const end = r.lengthEnd();
+      const outer = r.end;
+      r.end = end;
+      readResourceSpans(r, out);
+      r.end = outer;
+    } else other(r, t, TRACES_DATA);
+  }
+  return out;
 }
 
-/** Encodes spans as an OTLP `ExportTraceServiceRequest`, grouped by resource and scope identity. */
-export function encodeOtlpTraces(_spans: readonly Span[]): Uint8Array {
-  throw new Error('not implemented');
+/**
+ * `ResourceSpans` carries its `schema_url` (field 3) after its spans in the
+ * usual field order, but every span must point at the finished, shared
+ * resource. So a first pass reads `resource` and `schema_url` while stepping
+ * over `scope_spans` by their length prefixes, and a second pass decodes the
+ * spans.
+ */
+function readResourceSpans(r: ProtoReader, out: Span[]): void {
+  const start = r.pos;
+  let attributes: KeyValue[] | undefined;
+  let dropped = 0;
+  let schemaUrl = '';
+  let seenResource = false;
+  while (r.pos < r.end) {
+    const t = r.tag();
+    if (t === T2_LEN) r.pos = r.lengthEnd();
+    else if (t === T1_LEN) {
+      seenResource = true;
+      const end = r.lengthEnd();
+      const outer = r.end;
+      r.end = end;
+      // A repeated singular message field merges (protobuf encoding spec, "Last One Wins").
+      while (r.pos < r.end) {
+        const u = r.tag();
+        if (u === T1_LEN) (attributes ??= []).push(readKeyValueField(r, 1));
+        else if (u === T2_VARINT) dropped = r.uint32();
+        else other(r, u, RESOURCE);
+      }
+      r.end = outer;
+    } else if (t === T3_LEN) schemaUrl = r.string();
+    else other(r, t, RESOURCE_SPANS);
+  }
+  const resource: Resource =
+    !seenResource && schemaUrl === ''
+      ? EMPTY_RESOURCE
+      : { attributes: attributes ?? EMPTY_LIST, droppedAttributesCount: dropped, schemaUrl };
+  r.pos = start;
+  while (r.pos < r.end) {
+    const t = r.tag();
+    if (t === T2_LEN) {
+      const end = r.lengthEnd();
+      const outer = r.end;
+      r.end = end;
+      readScopeSpans(r, resource, out);
+      r.end = outer;
+    } else r.skip(t & 7);
+  }
+}
+
+/** Two passes for the same reason as {@link readResourceSpans}: `schema_url` follows the spans. */
+function readScopeSpans(r: ProtoReader, resource: Resource, out: Span[]): void {
+  const start = r.pos;
+  let name = '';
+  let version = '';
+  let attributes: KeyValue[] | undefined;
+  let dropped = 0;
+  let schemaUrl = '';
+  let seenScope = false;
+  while (r.pos < r.end) {
+    const t = r.tag();
+    if (t === T2_LEN) r.pos = r.lengthEnd();
+    else if (t === T1_LEN) {
+      seenScope = true;
+      const end = r.lengthEnd();
+      const outer = r.end;
+      r.end = end;
+      while (r.pos < r.end) {
+        const u = r.tag();
+        if (u === T1_LEN) name = r.string();
+        else if (u === T2_LEN) version = r.string();
+        else if (u === T3_LEN) (attributes ??= []).push(readKeyValueField(r, 1));
+        else if (u === T4_VARINT) dropped = r.uint32();
+        else other(r, u, SCOPE);
+      }
+      r.end = outer;
+    } else if (t === T3_LEN) schemaUrl = r.string();
+    else other(r, t, SCOPE_SPANS);
+  }
+  const scope: InstrumentationScope =
+    !seenScope && schemaUrl === ''
+      ? EMPTY_SCOPE
+      : { name, version, attributes: attributes ?? EMPTY_LIST, droppedAttributesCount: dropped, schemaUrl };
+  r.pos = start;
+  while (r.pos < r.end) {
+    const t = r.tag();
+    if (t === T2_LEN) {
+      const end = r.lengthEnd();
+      const outer = r.end;
+      r.end = end;
+      out.push(readSpan(r, resource, scope));
+      r.end = outer;
+    } else r.skip(t & 7);
+  }
+}
+
+function readSpan(r: ProtoReader, resource: Resource, scope: InstrumentationScope): Span {
+  let traceId = '';
+  let spanId = '';
+  let traceState = '';
+  let parentSpanId = '';
+  let flags = 0;
+  let name = '';
+  let kind = 0;
+  let startTimeUnixNano = 0n;
+  let endTimeUnixNano = 0n;
+  let attributes: KeyValue[] | undefined;
+  let droppedAttributesCount = 0;
+  let events: SpanEvent[] | undefined;
+  let droppedEventsCount = 0;
+  let links: SpanLink[] | undefined;
+  let droppedLinksCount = 0;
+  let status: SpanStatus = UNSET_STATUS;
+  while (r.pos < r.end) {
+    const t = r.tag();
+    switch (t) {
+      case T1_LEN:
+        traceId = r.hex();
+        break;
+      case T2_LEN:
+        spanId = r.hex();
+        break;
+      case T3_LEN:
+        traceState = r.string();
+        break;
+      case T4_LEN:
+        parentSpanId = r.hex();
+        break;
+      case T5_LEN:
+        name = r.cachedString(VALUES);
+        break;
+      case T6_VARINT:
+        kind = r.int32();
+        break;
+      case T7_I64:
+        startTimeUnixNano = r.fixed64();
+        break;
+      case T8_I64:
+        endTimeUnixNano = r.fixed64();
+        break;
+      case T9_LEN:
+        (attributes ??= []).push(readKeyValueField(r, 1));
+        break;
+      case T10_VARINT:
+        droppedAttributesCount = r.uint32();
+        break;
+      case T11_LEN: {
+        const end = r.lengthEnd();
+        const outer = r.end;
+        r.end = end;
+        (events ??= []).push(readEvent(r));
+        r.end = outer;
+        break;
+      }
+      case T12_VARINT:
+        droppedEventsCount = r.uint32();
+        break;
+      case T13_LEN: {
+        const end = r.lengthEnd();
+        const outer = r.end;
+        r.end = end;
+        (links ??= []).push(readLink(r));
+        r.end = outer;
+        break;
+      }
+      case T14_VARINT:
+        droppedLinksCount = r.uint32();
+        break;
+      case T15_LEN: {
+        const end = r.lengthEnd();
+        const outer = r.end;
+        r.end = end;
+        status = readStatus(r, status);
+        r.end = outer;
+        break;
+      }
+      case T16_I32:
+        flags = r.fixed32();
+        break;
+      default:
+        other(r, t, SPAN);
+    }
+  }
+  return {
+    traceId,
+    spanId,
+    parentSpanId,
+    traceState,
+    flags,
+    name,
+    kind,
+    startTimeUnixNano,
+    endTimeUnixNano,
+    attributes: attributes ?? EMPTY_LIST,
+    droppedAttributesCount,
+    events: events ?? EMPTY_LIST,
+    droppedEventsCount,
+    links: links ?? EMPTY_LIST,
+    droppedLinksCount,
+    status,
+    resource,
+    scope,
+  };
+}
+
+/** `prev` carries the fields of an earlier occurrence of the same field, which protobuf merges. */
+function readStatus(r: ProtoReader, prev: SpanStatus): SpanStatus {
+  let code = prev.code;
+  let message = prev.message;
+  while (r.pos < r.end) {
+    const t = r.tag();
+    if (t === T3_VARINT) code = r.int32();
+    else if (t === T2_LEN) message = r.string();
+    else other(r, t, STATUS);
+  }
+  return makeStatus(code, message);
+}
+
+function readEvent(r: ProtoReader): SpanEvent {
+  let timeUnixNano = 0n;
+  let name = '';
+  let attributes: KeyValue[] | undefined;
+  let droppedAttributesCount = 0;
+  while (r.pos < r.end) {
+    const t = r.tag();
+    if (t === T3_LEN) (attributes ??= []).push(readKeyValueField(r, 1));
+    else if (t === T1_I64) timeUnixNano = r.fixed64();
+    else if (t === T2_LEN) name = r.cachedString(VALUES);
+    else if (t === T4_VARINT) droppedAttributesCount = r.uint32();
+    else other(r, t, EVENT);
+  }
+  return { timeUnixNano, name, attributes: attributes ?? EMPTY_LIST, droppedAttributesCount };
+}
+
+function readLink(r: ProtoReader): SpanLink {
+  let traceId = '';
+  let spanId = '';
+  let traceState = '';
+  let attributes: KeyValue[] | undefined;
+  let droppedAttributesCount = 0;
+  let flags = 0;
+  while (r.pos < r.end) {
+    const t = r.tag();
+    if (t === T1_LEN) traceId = r.hex();
+    else if (t === T2_LEN) spanId = r.hex();
+    else if (t === T3_LEN) traceState = r.string();
+    else if (t === T4_LEN) (attributes ??= []).push(readKeyValueField(r, 1));
+    else if (t === T5_VARINT) droppedAttributesCount = r.uint32();
+    else if (t === T6_I32) flags = r.fixed32();
+    else other(r, t, LINK);
+  }
+  return { traceId, spanId, traceState, attributes: attributes ?? EMPTY_LIST, droppedAttributesCount, flags };
+}
+
+/**
+ * Reads one length-delimited `KeyValue` at the reader's position; `depth` is
+ * that of its value.
+ *
+ * Nearly every attribute on the wire has the same short layout:
+ * `len 0x0a klen key 0x12 vlen AnyValue{ one scalar member }` with every
+ * length below 128. That layout is recognised byte by byte here, which skips
+ * the general field loop (tag reads, sub-message bookkeeping) for about a
+ * third of the cost; anything else, including any unknown field, takes
+ * {@link readKeyValueGeneral}, so both paths give the same result.
+ */
+function readKeyValueField(r: ProtoReader, depth: number): KeyValue {
+  const buf = r.buf;
+  const pos = r.pos;
+  const kvLen = pos + 2 < r.end ? (buf[pos] as number) : 0x80;
+  const end = pos + 1 + kvLen;
+  if (kvLen < 0x80 && end <= r.end && buf[pos + 1] === T1_LEN) {
+    const kLen = buf[pos + 2] as number;
+    const kEnd = pos + 3 + kLen;
+    if (kLen < 0x80 && kEnd + 3 <= end && buf[kEnd] === T2_LEN) {
+      const vLen = buf[kEnd + 1] as number;
+      const vs = kEnd + 2;
+      if (vLen < 0x80 && vs + vLen === end) {
+        const vt = buf[vs] as number;
+        if (vt === T1_LEN) {
+          const sLen = buf[vs + 1] as number;
+          if (sLen < 0x80 && vs + 2 + sLen === end) {
+            const key = KEYS.read(buf, r.view, pos + 3, kEnd);
+            const value = VALUES.read(buf, r.view, vs + 2, end);
+            r.pos = end;
+            return { key, value };
+          }
+        } else if (vt === T3_VARINT || vt === T2_VARINT) {
+          const key = KEYS.read(buf, r.view, pos + 3, kEnd);
+          const outer = r.end;
+          r.pos = vs + 1;
+          r.end = end;
+          const n = r.int64();
+          r.end = outer;
+          if (r.pos === end) return { key, value: vt === T3_VARINT ? n : n !== 0n };
+          r.pos = pos;
+        } else if (vt === T4_I64 && vs + 9 === end) {
+          const key = KEYS.read(buf, r.view, pos + 3, kEnd);
+          r.pos = vs + 1;
+          return { key, value: r.double() };
+        }
+      }
+    }
+  }
+  return readKeyValueGeneral(r, depth);
+}
+
+function readKeyValueGeneral(r: ProtoReader, depth: number): KeyValue {
+  const end = r.lengthEnd();
+  const outer = r.end;
+  r.end = end;
+  let key = '';
+  let value: AnyValue = null;
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === T1_LEN) key = r.cachedString(KEYS);
+    else if (t === T2_LEN) value = readAnyValueField(r, depth);
+    else other(r, t, KEY_VALUE);
+  }
+  r.end = outer;
+  return { key, value };
+}
+
+/** Reads one length-delimited `AnyValue`; an `AnyValue` with no value set is `null`. */
+function readAnyValueField(r: ProtoReader, depth: number): AnyValue {
+  if (depth > MAX_ANY_VALUE_DEPTH) {
+    throw new WireDecodeError(
+      WireErrorCode.TOO_DEEP,
+      `AnyValue nested deeper than ${MAX_ANY_VALUE_DEPTH} levels at byte ${r.pos}`,
+      r.pos,
+    );
+  }
+  const end = r.lengthEnd();
+  const outer = r.end;
+  r.end = end;
+  let value: AnyValue = null;
+  while (r.pos < end) {
+    const t = r.tag();
+    switch (t) {
+      case T1_LEN:
+        value = r.cachedString(VALUES);
+        break;
+      case T3_VARINT:
+        value = r.int64();
+        break;
+      case T2_VARINT:
+        // bool is a varint; any non-zero value is true, whatever its width.
+        value = r.int64() !== 0n;
+        break;
+      case T4_I64:
+        value = r.double();
+        break;
+      case T5_LEN: {
+        const items: AnyValue[] = [];
+        const aEnd = r.lengthEnd();
+        const aOuter = r.end;
+        r.end = aEnd;
+        while (r.pos < aEnd) {
+          const u = r.tag();
+          if (u === T1_LEN) items.push(readAnyValueField(r, depth + 1));
+          else other(r, u, ARRAY_VALUE);
+        }
+        r.end = aOuter;
+        value = items;
+        break;
+      }
+      case T6_LEN: {
+        const kvs: KeyValue[] = [];
+        const kEnd = r.lengthEnd();
+        const kOuter = r.end;
+        r.end = kEnd;
+        while (r.pos < kEnd) {
+          const u = r.tag();
+          if (u === T1_LEN) kvs.push(readKeyValueField(r, depth + 1));
+          else other(r, u, KEY_VALUE_LIST);
+        }
+        r.end = kOuter;
+        value = { kvlist: kvs };
+        break;
+      }
+      case T7_LEN:
+        value = r.bytes();
+        break;
+      default:
+        other(r, t, ANY_VALUE);
+    }
+  }
+  r.end = outer;
+  return value;
+}
+
+// ---------------------------------------------------------------------------
+// Encoding
+
+/** Reused between calls: the encoders are synchronous, and `finish()` copies the bytes out. */
+let writer = new ProtoWriter(256 * 1024);
+/** A writer grown past this by one huge batch is dropped afterwards rather than kept for ever. */
+const WRITER_KEEP_MAX = 8 * 1024 * 1024;
+
+/**
+ * Encodes spans as an OTLP `ExportTraceServiceRequest`, grouped by resource
+ * object identity then scope object identity, in first-seen order. Default
+ * values (empty strings, zeros, empty lists) are omitted as proto3 does.
+ *
+ * @example
+ * await fetch(url, { method: 'POST', body: encodeOtlpTraces(spans), headers: { 'content-type': 'application/x-protobuf' } });
+ */
+export function encodeOtlpTraces(spans: readonly Span[]): Uint8Array {
+  const w = writer;
+  w.reset();
+  const groups = groupSpans(spans);
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]!;
+    const rsMark = w.fork(1);
+    const resource = group.resource;
+    if (resource.attributes.length > 0 || resource.droppedAttributesCount !== 0) {
+      const m = w.fork(1);
+      writeKeyValues(w, 1, resource.attributes);
+      if (resource.droppedAttributesCount !== 0) {
+        w.tag(2, VARINT);
+        w.uint(resource.droppedAttributesCount);
+      }
+      w.join(m);
+    }
+    for (let s = 0; s < group.scopes.length; s++) {
+      const sg = group.scopes[s]!;
+      const ssMark = w.fork(2);
+      const scope = sg.scope;
+      if (scope.name !== '' || scope.version !== '' || scope.attributes.length > 0 || scope.droppedAttributesCount) {
+        const m = w.fork(1);
+        if (scope.name !== '') w.stringField(1, scope.name);
+        if (scope.version !== '') w.stringField(2, scope.version);
+        writeKeyValues(w, 3, scope.attributes);
+        if (scope.droppedAttributesCount !== 0) {
+          w.tag(4, VARINT);
+          w.uint(scope.droppedAttributesCount);
+        }
+        w.join(m);
+      }
+      const list = sg.spans;
+      for (let i = 0; i < list.length; i++) {
+        const m = w.fork(2);
+        writeSpan(w, list[i]!);
+        w.join(m);
+      }
+      if (scope.schemaUrl !== '') w.stringField(3, scope.schemaUrl);
+      w.join(ssMark);
+    }
+    if (resource.schemaUrl !== '') w.stringField(3, resource.schemaUrl);
+    w.join(rsMark);
+  }
+  const bytes = w.finish();
+  if (w.buf.length > WRITER_KEEP_MAX) writer = new ProtoWriter(256 * 1024);
+  return bytes;
+}
+
+function writeSpan(w: ProtoWriter, s: Span): void {
+  if (s.traceId !== '') w.hexField(1, s.traceId);
+  if (s.spanId !== '') w.hexField(2, s.spanId);
+  if (s.traceState !== '') w.stringField(3, s.traceState);
+  if (s.parentSpanId !== '') w.hexField(4, s.parentSpanId);
+  if (s.name !== '') w.stringField(5, s.name);
+  if (s.kind !== 0) {
+    w.tag(6, VARINT);
+    w.int32(s.kind);
+  }
+  if (s.startTimeUnixNano !== 0n) {
+    w.tag(7, I64);
+    w.fixed64(s.startTimeUnixNano);
+  }
+  if (s.endTimeUnixNano !== 0n) {
+    w.tag(8, I64);
+    w.fixed64(s.endTimeUnixNano);
+  }
+  writeKeyValues(w, 9, s.attributes);
+  if (s.droppedAttributesCount !== 0) {
+    w.tag(10, VARINT);
+    w.uint(s.droppedAttributesCount);
+  }
+  const events = s.events;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    const m = w.fork(11);
+    if (e.timeUnixNano !== 0n) {
+      w.tag(1, I64);
+      w.fixed64(e.timeUnixNano);
+    }
+    if (e.name !== '') w.stringField(2, e.name);
+    writeKeyValues(w, 3, e.attributes);
+    if (e.droppedAttributesCount !== 0) {
+      w.tag(4, VARINT);
+      w.uint(e.droppedAttributesCount);
+    }
+    w.join(m);
+  }
+  if (s.droppedEventsCount !== 0) {
+    w.tag(12, VARINT);
+    w.uint(s.droppedEventsCount);
+  }
+  const links = s.links;
+  for (let i = 0; i < links.length; i++) {
+    const l = links[i]!;
+    const m = w.fork(13);
+    if (l.traceId !== '') w.hexField(1, l.traceId);
+    if (l.spanId !== '') w.hexField(2, l.spanId);
+    if (l.traceState !== '') w.stringField(3, l.traceState);
+    writeKeyValues(w, 4, l.attributes);
+    if (l.droppedAttributesCount !== 0) {
+      w.tag(5, VARINT);
+      w.uint(l.droppedAttributesCount);
+    }
+    if (l.flags !== 0) {
+      w.tag(6, I32);
+      w.fixed32(l.flags);
+    }
+    w.join(m);
+  }
+  if (s.droppedLinksCount !== 0) {
+    w.tag(14, VARINT);
+    w.uint(s.droppedLinksCount);
+  }
+  const status = s.status;
+  if (status.code !== 0 || status.message !== '') {
+    const m = w.fork(15);
+    if (status.message !== '') w.stringField(2, status.message);
+    if (status.code !== 0) {
+      w.tag(3, VARINT);
+      w.int32(status.code);
+    }
+    w.join(m);
+  }
+  if (s.flags !== 0) {
+    w.tag(16, I32);
+    w.fixed32(s.flags);
+  }
+}
+
+function writeKeyValues(w: ProtoWriter, field: number, kvs: readonly KeyValue[]): void {
+  for (let i = 0; i < kvs.length; i++) {
+    const kv = kvs[i]!;
+    const m = w.fork(field);
+    writeKeyValueBody(w, kv);
+    w.join(m);
+  }
+}
+
+function writeKeyValueBody(w: ProtoWriter, kv: KeyValue): void {
+  if (kv.key !== '') w.stringField(1, kv.key);
+  // An absent value field decodes as an AnyValue with nothing set, which is what `null` means.
+  if (kv.value !== null) {
+    const m = w.fork(2);
+    writeAnyValueBody(w, kv.value);
+    w.join(m);
+  }
+}
+
+/** The oneof member is written even when it holds its type's default: that is what marks it as set. */
+function writeAnyValueBody(w: ProtoWriter, v: AnyValue): void {
+  switch (typeof v) {
+    case 'string':
+      w.stringField(1, v);
+      return;
+    case 'bigint':
+      w.tag(3, VARINT);
+      w.int64(v);
+      return;
+    case 'number':
+      w.tag(4, I64);
+      w.double(v);
+      return;
+    case 'boolean':
+      w.tag(2, VARINT);
+      w.uint(v ? 1 : 0);
+      return;
+    default:
+  }
+  if (v === null) return;
+  if (v instanceof Uint8Array) {
+    w.bytesField(7, v);
+  } else if (Array.isArray(v)) {
+    const m = w.fork(5);
+    for (let i = 0; i < v.length; i++) {
+      const item = v[i] as AnyValue;
+      const im = w.fork(1);
+      writeAnyValueBody(w, item);
+      w.join(im);
+    }
+    w.join(m);
+  } else {
+    const m = w.fork(6);
+    writeKeyValues(w, 1, (v as { readonly kvlist: readonly KeyValue[] }).kvlist);
+    w.join(m);
+  }
 }

@@ -1,11 +1,462 @@
 import type { Span } from '@traceloom/model';
+import { WireDecodeError, WireErrorCode } from '../errors.ts';
+import {
+  ModelToZipkin,
+  ZIPKIN_KIND_NAMES,
+  type ZipkinAnnotation,
+  type ZipkinEndpoint,
+  ZipkinKind,
+  type ZipkinSpan,
+  ZipkinToModel,
+} from './mapping.ts';
 
-/** Decodes a Zipkin v2 JSON array of spans into model spans. Throws {@link WireDecodeError} on bad input. */
-export function decodeZipkinJson(_text: string): Span[] {
-  throw new Error('not implemented');
+/*
+ * Zipkin v2 JSON (zipkin2-api.yaml, `ListOfSpans`). `JSON.parse` does the
+ * parsing (it is iterative, so deep nesting cannot exhaust the stack, and
+ * faster than anything hand-written in JS); a small scanner runs only after a
+ * failure, to report the character position of the syntax error, which V8's
+ * messages do not always carry.
+ */
+
+const KINDS: Readonly<Record<string, number>> = {
+  CLIENT: ZipkinKind.CLIENT,
+  SERVER: ZipkinKind.SERVER,
+  PRODUCER: ZipkinKind.PRODUCER,
+  CONSUMER: ZipkinKind.CONSUMER,
+};
+
+/**
+ * Decodes a Zipkin v2 JSON array of spans (the body of `POST /api/v2/spans`)
+ * into model spans; see `mapping.ts` for how Zipkin fields map onto the model.
+ *
+ * Throws {@link WireDecodeError}: `BAD_JSON` with the character offset for a
+ * syntax error, `BAD_FIELD` naming the JSON path for a value of the wrong type
+ * (`[3].traceId: expected 16 or 32 hex characters`).
+ *
+ * @example
+ * const spans = decodeZipkinJson('[{"traceId":"5af7183fb1d4cf5f","id":"6b221d5bc9e6496c","name":"get"}]');
+ */
+export function decodeZipkinJson(text: string): Span[] {
+  // A byte order mark is not JSON, but some clients write one.
+  const bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  if (bom === 1) text = text.slice(1);
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch (e) {
+    throw syntaxError(text, bom, e);
+  }
+  if (!Array.isArray(root)) throw badField('(top level)', 'expected a JSON array of spans');
+  const mapper = new ZipkinToModel();
+  const spans: Span[] = [];
+  for (let i = 0; i < root.length; i++) spans.push(mapper.span(readSpan(root[i], i)));
+  return spans;
 }
 
-/** Encodes model spans as a Zipkin v2 JSON array. */
-export function encodeZipkinJson(_spans: readonly Span[]): string {
-  throw new Error('not implemented');
+/**
+ * Encodes model spans as a Zipkin v2 JSON array, as the OpenTelemetry
+ * Collector's Zipkin exporter maps them (`service.name` -> local endpoint,
+ * attributes -> string tags, events -> annotations, status -> tags, ns -> µs).
+ * Fields are written in Zipkin's own order and omitted when empty.
+ */
+export function encodeZipkinJson(spans: readonly Span[]): string {
+  const mapper = new ModelToZipkin();
+  let out = '[';
+  for (let i = 0; i < spans.length; i++) {
+    if (i > 0) out += ',';
+    out += spanJson(mapper.span(spans[i] as Span));
+  }
+  return `${out}]`;
+}
+
+function spanJson(z: ZipkinSpan): string {
+  let s = `{"traceId":"${z.traceId}"`;
+  if (z.parentId !== '') s += `,"parentId":"${z.parentId}"`;
+  s += `,"id":"${z.id}"`;
+  if (z.kind !== ZipkinKind.UNSPECIFIED) s += `,"kind":"${ZIPKIN_KIND_NAMES[z.kind]}"`;
+  if (z.name !== '') s += `,"name":${JSON.stringify(z.name)}`;
+  if (z.timestampMicros !== 0n) s += `,"timestamp":${z.timestampMicros}`;
+  if (z.durationMicros !== 0n) s += `,"duration":${z.durationMicros}`;
+  if (z.localEndpoint !== undefined) s += `,"localEndpoint":${endpointJson(z.localEndpoint)}`;
+  if (z.remoteEndpoint !== undefined) s += `,"remoteEndpoint":${endpointJson(z.remoteEndpoint)}`;
+  if (z.annotations.length > 0) {
+    s += ',"annotations":[';
+    for (let i = 0; i < z.annotations.length; i++) {
+      const a = z.annotations[i] as ZipkinAnnotation;
+      s += `${i > 0 ? ',' : ''}{"timestamp":${a.timestampMicros},"value":${JSON.stringify(a.value)}}`;
+    }
+    s += ']';
+  }
+  if (z.tags.size > 0) {
+    s += ',"tags":{';
+    let first = true;
+    for (const [k, v] of z.tags) {
+      s += `${first ? '' : ','}${JSON.stringify(k)}:${JSON.stringify(v)}`;
+      first = false;
+    }
+    s += '}';
+  }
+  if (z.debug) s += ',"debug":true';
+  if (z.shared) s += ',"shared":true';
+  return `${s}}`;
+}
+
+function endpointJson(e: ZipkinEndpoint): string {
+  const parts: string[] = [];
+  if (e.serviceName !== '') parts.push(`"serviceName":${JSON.stringify(e.serviceName)}`);
+  if (e.ipv4 !== '') parts.push(`"ipv4":${JSON.stringify(e.ipv4)}`);
+  if (e.ipv6 !== '') parts.push(`"ipv6":${JSON.stringify(e.ipv6)}`);
+  if (e.port !== 0) parts.push(`"port":${e.port}`);
+  return `{${parts.join(',')}}`;
+}
+
+// ---------------------------------------------------------------------------
+// Reading the parsed value
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function readSpan(v: unknown, i: number): ZipkinSpan {
+  if (!isObject(v)) throw badField(`[${i}]`, `expected a span object, got ${typeName(v)}`);
+  const traceId = readTraceId(v.traceId, i);
+  const id = readSpanId(v.id, `[${i}].id`, true);
+  const parentId =
+    v.parentId === undefined || v.parentId === null ? '' : readSpanId(v.parentId, `[${i}].parentId`, false);
+  let kind: number = ZipkinKind.UNSPECIFIED;
+  if (v.kind !== undefined && v.kind !== null) {
+    if (typeof v.kind !== 'string') throw badField(`[${i}].kind`, `expected a string, got ${typeName(v.kind)}`);
+    // An unknown kind is ignored, as Zipkin's own reader does.
+    kind = KINDS[v.kind] ?? ZipkinKind.UNSPECIFIED;
+  }
+  return {
+    traceId,
+    parentId,
+    id,
+    kind,
+    name: optionalString(v.name, `[${i}].name`),
+    timestampMicros: optionalMicros(v.timestamp, `[${i}].timestamp`),
+    durationMicros: optionalMicros(v.duration, `[${i}].duration`),
+    localEndpoint: readEndpoint(v.localEndpoint, `[${i}].localEndpoint`),
+    remoteEndpoint: readEndpoint(v.remoteEndpoint, `[${i}].remoteEndpoint`),
+    annotations: readAnnotations(v.annotations, i),
+    tags: readTags(v.tags, i),
+    debug: optionalBoolean(v.debug, `[${i}].debug`),
+    shared: optionalBoolean(v.shared, `[${i}].shared`),
+  };
+}
+
+function readTraceId(v: unknown, i: number): string {
+  const path = `[${i}].traceId`;
+  if (v === undefined || v === null) throw badField(path, 'required');
+  if (typeof v !== 'string') throw badField(path, `expected a string, got ${typeName(v)}`);
+  if ((v.length !== 16 && v.length !== 32) || !isHexString(v)) {
+    throw badField(path, `expected 16 or 32 hex characters, got ${quote(v)}`);
+  }
+  if (isZeros(v)) throw badField(path, 'must not be all zeros');
+  return v.toLowerCase();
+}
+
+/** A 16-hex span id. An all-zero parent id means "no parent"; an all-zero id is refused. */
+function readSpanId(v: unknown, path: string, required: boolean): string {
+  if (v === undefined || v === null) throw badField(path, 'required');
+  if (typeof v !== 'string') throw badField(path, `expected a string, got ${typeName(v)}`);
+  if (!required && v === '') return '';
+  if (v.length !== 16 || !isHexString(v)) throw badField(path, `expected 16 hex characters, got ${quote(v)}`);
+  if (isZeros(v)) {
+    if (required) throw badField(path, 'must not be all zeros');
+    return '';
+  }
+  return v.toLowerCase();
+}
+
+function isHexString(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (!isHexDigit(s.charCodeAt(i))) return false;
+  return true;
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+function isZeros(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== 48) return false;
+  return true;
+}
+
+function optionalString(v: unknown, path: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw badField(path, `expected a string, got ${typeName(v)}`);
+  return v;
+}
+
+function optionalBoolean(v: unknown, path: string): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw badField(path, `expected true or false, got ${typeName(v)}`);
+  return v;
+}
+
+/**
+ * Epoch or duration microseconds. Fractions are truncated: the OTel JS Zipkin
+ * exporter writes `seconds * 1e6 + nanos / 1e3`, which is rarely whole. The
+ * cap at 2^53 keeps `start + duration` in nanoseconds inside uint64.
+ */
+function optionalMicros(v: unknown, path: string): bigint {
+  if (v === undefined || v === null) return 0n;
+  if (typeof v !== 'number') throw badField(path, `expected a number of microseconds, got ${typeName(v)}`);
+  if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER)) {
+    throw badField(path, `expected a non-negative number of microseconds up to 2^53, got ${v}`);
+  }
+  return BigInt(Math.trunc(v));
+}
+
+function readEndpoint(v: unknown, path: string): ZipkinEndpoint | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw badField(path, `expected an endpoint object, got ${typeName(v)}`);
+  const serviceName = optionalString(v.serviceName, `${path}.serviceName`);
+  // Addresses are kept as sent: they are only ever read back as text.
+  const ipv4 = optionalString(v.ipv4, `${path}.ipv4`);
+  const ipv6 = optionalString(v.ipv6, `${path}.ipv6`);
+  let port = 0;
+  if (v.port !== undefined && v.port !== null) {
+    const p = v.port;
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 0xffff) {
+      throw badField(`${path}.port`, `expected an integer from 0 to 65535, got ${describe(p)}`);
+    }
+    port = p;
+  }
+  if (serviceName === '' && ipv4 === '' && ipv6 === '' && port === 0) return undefined;
+  return { serviceName, ipv4, ipv6, port };
+}
+
+function readAnnotations(v: unknown, i: number): ZipkinAnnotation[] {
+  if (v === undefined || v === null) return [];
+  const path = `[${i}].annotations`;
+  if (!Array.isArray(v)) throw badField(path, `expected an array, got ${typeName(v)}`);
+  const out: ZipkinAnnotation[] = [];
+  for (let j = 0; j < v.length; j++) {
+    const a: unknown = v[j];
+    const at = `${path}[${j}]`;
+    if (!isObject(a)) throw badField(at, `expected an annotation object, got ${typeName(a)}`);
+    if (a.timestamp === undefined || a.timestamp === null) throw badField(`${at}.timestamp`, 'required');
+    if (a.value === undefined || a.value === null) throw badField(`${at}.value`, 'required');
+    out.push({
+      timestampMicros: optionalMicros(a.timestamp, `${at}.timestamp`),
+      value: optionalString(a.value, `${at}.value`),
+    });
+  }
+  return out;
+}
+
+function readTags(v: unknown, i: number): Map<string, string> {
+  const tags = new Map<string, string>();
+  if (v === undefined || v === null) return tags;
+  const path = `[${i}].tags`;
+  if (!isObject(v)) throw badField(path, `expected an object of strings, got ${typeName(v)}`);
+  for (const key of Object.keys(v)) {
+    const value = v[key];
+    switch (typeof value) {
+      case 'string':
+        tags.set(key, value);
+        break;
+      // Zipkin tags are strings, but clients send numbers and booleans too;
+      // their JSON text is what a string-typed reader would have seen.
+      case 'number':
+      case 'boolean':
+        tags.set(key, String(value));
+        break;
+      default:
+        if (value === null) break;
+        throw badField(`${path}[${JSON.stringify(key)}]`, `expected a string, got ${typeName(value)}`);
+    }
+  }
+  return tags;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  switch (typeof v) {
+    case 'object':
+      return 'an object';
+    case 'string':
+      return 'a string';
+    case 'number':
+      return 'a number';
+    case 'boolean':
+      return 'a boolean';
+    default:
+      return typeof v;
+  }
+}
+
+function describe(v: unknown): string {
+  return typeof v === 'number' ? String(v) : typeName(v);
+}
+
+/** A string for an error message, shortened so that a huge value cannot make a huge message. */
+function quote(s: string): string {
+  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s);
+}
+
+function badField(path: string, problem: string): WireDecodeError {
+  return new WireDecodeError(WireErrorCode.BAD_FIELD, `${path}: ${problem}`);
+}
+
+// ---------------------------------------------------------------------------
+// Locating a syntax error (error path only)
+
+function syntaxError(text: string, shift: number, cause: unknown): WireDecodeError {
+  const { offset, problem } = locateSyntaxError(text);
+  if (offset < 0) {
+    // The scanner and V8 disagree (should not happen): report V8's words.
+    const message = cause instanceof Error ? cause.message : String(cause);
+    return new WireDecodeError(WireErrorCode.BAD_JSON, `invalid JSON: ${message}`);
+  }
+  const at = offset + shift;
+  return new WireDecodeError(WireErrorCode.BAD_JSON, `invalid JSON at character ${at}: ${problem}`, at);
+}
+
+/**
+ * Scans `text` as RFC 8259 JSON and returns where the first error is. It keeps
+ * an explicit stack of open containers, so it runs in constant stack space.
+ */
+export function locateSyntaxError(text: string): { offset: number; problem: string } {
+  const n = text.length;
+  // Open containers: 0 = array, 1 = object.
+  const stack: number[] = [];
+  let i = 0;
+  const ws = () => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
+      i++;
+    }
+  };
+  const fail = (problem: string) => ({ offset: i, problem });
+  const unexpected = () =>
+    i >= n ? fail('unexpected end of input') : fail(`unexpected character ${JSON.stringify(text[i])}`);
+  // Scans a string starting at the opening quote; returns false on error (i at the fault).
+  const str = (): boolean => {
+    i++;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c === 92) {
+        const e = text.charCodeAt(i + 1);
+        if (e === 117) {
+          for (let k = 2; k < 6; k++) {
+            if (!isHexDigit(text.charCodeAt(i + k))) {
+              i += k;
+              return false;
+            }
+          }
+          i += 6;
+          continue;
+        }
+        if (e !== 34 && e !== 92 && e !== 47 && e !== 98 && e !== 102 && e !== 110 && e !== 114 && e !== 116) {
+          i++;
+          return false;
+        }
+        i += 2;
+        continue;
+      }
+      i++;
+    }
+    return false;
+  };
+  const digits = (): number => {
+    const start = i;
+    while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+    return i - start;
+  };
+  // Scans a number; returns false on error.
+  const num = (): boolean => {
+    if (text.charCodeAt(i) === 45) i++;
+    if (text.charCodeAt(i) === 48) i++;
+    else if (digits() === 0) return false;
+    if (text.charCodeAt(i) === 46) {
+      i++;
+      if (digits() === 0) return false;
+    }
+    const e = text.charCodeAt(i) | 0x20;
+    if (e === 101) {
+      i++;
+      const sign = text.charCodeAt(i);
+      if (sign === 43 || sign === 45) i++;
+      if (digits() === 0) return false;
+    }
+    return true;
+  };
+  const literal = (word: string): boolean => {
+    for (let k = 0; k < word.length; k++, i++) if (text.charCodeAt(i) !== word.charCodeAt(k)) return false;
+    return true;
+  };
+
+  // expectValue: parse one value, then handle what follows it in its container.
+  for (;;) {
+    ws();
+    if (i >= n) return fail('unexpected end of input');
+    const c = text.charCodeAt(i);
+    let scalar = true;
+    if (c === 91 || c === 123) {
+      i++;
+      ws();
+      const close = c === 91 ? 93 : 125;
+      if (text.charCodeAt(i) === close) i++;
+      else {
+        stack.push(c === 91 ? 0 : 1);
+        scalar = false;
+        if (c === 123) {
+          if (text.charCodeAt(i) !== 34) return i >= n ? unexpected() : fail('expected a property name');
+          if (!str()) return i >= n ? fail('unexpected end of input') : fail('invalid string');
+          ws();
+          if (text.charCodeAt(i) !== 58) return i >= n ? unexpected() : fail("expected ':'");
+          i++;
+        }
+      }
+    } else if (c === 34) {
+      if (!str()) return i >= n ? fail('unexpected end of input') : fail('invalid string');
+    } else if (c === 45 || (c >= 48 && c <= 57)) {
+      if (!num()) return i >= n ? fail('unexpected end of input') : fail('invalid number');
+    } else if (c === 116 || c === 102 || c === 110) {
+      const word = c === 116 ? 'true' : c === 102 ? 'false' : 'null';
+      if (!literal(word)) return unexpected();
+    } else return unexpected();
+    if (!scalar) continue;
+    // After a complete value: close containers or move to the next element.
+    for (;;) {
+      ws();
+      if (stack.length === 0) {
+        if (i < n) return fail('unexpected data after the JSON value');
+        return { offset: -1, problem: 'no error found' };
+      }
+      const top = stack[stack.length - 1] as number;
+      const d = text.charCodeAt(i);
+      if (d === 44) {
+        i++;
+        if (top === 1) {
+          ws();
+          if (text.charCodeAt(i) !== 34) return i >= n ? unexpected() : fail('expected a property name');
+          if (!str()) return i >= n ? fail('unexpected end of input') : fail('invalid string');
+          ws();
+          if (text.charCodeAt(i) !== 58) return i >= n ? unexpected() : fail("expected ':'");
+          i++;
+        }
+        break;
+      }
+      if ((top === 0 && d === 93) || (top === 1 && d === 125)) {
+        i++;
+        stack.pop();
+        continue;
+      }
+      return i >= n ? unexpected() : fail(top === 0 ? "expected ',' or ']'" : "expected ',' or '}'");
+    }
+  }
 }

@@ -1,0 +1,224 @@
+/**
+ * Command line and `TRACELOOM_*` variables of the `traceloom` CLI, turned into
+ * receiver options. A flag wins over its variable; a variable over the default.
+ */
+
+import { parseArgs } from 'node:util';
+import { StartupError, StartupErrorCode } from '../errors.ts';
+import { DEFAULT_MAX_BODY_BYTES } from '../receivers/http-server.ts';
+import { DEFAULT_RECEIVER_HOST, DEFAULT_RECEIVER_PORTS, type ReceiversOptions } from '../receivers/index.ts';
+import type { LogLevel } from '../receivers/logger.ts';
+
+/** What the CLI was asked to do. */
+export interface CliConfig {
+  readonly command: 'start' | 'help';
+  /** Receiver options (without logger and stats, which `main` supplies). */
+  readonly receivers: Readonly<
+    Required<Pick<ReceiversOptions, 'otlpHttp' | 'otlpGrpc' | 'zipkin' | 'jaeger' | 'host' | 'maxBodyBytes'>> &
+      Pick<ReceiversOptions, 'corsAllowedOrigins' | 'corsAllowedHeaders' | 'requestTimeoutMs'>
+  >;
+  /** How often the received-span counts are logged; 0 turns it off. */
+  readonly logIntervalMs: number;
+  readonly logLevel: LogLevel;
+}
+
+/** Flags and their variables; the single source for parsing and for the help text. */
+const OPTIONS = {
+  'otlp-http-port': { env: 'TRACELOOM_OTLP_HTTP_PORT', arg: '<port|off>', help: 'OTLP/HTTP port', dflt: '4318' },
+  'otlp-grpc-port': { env: 'TRACELOOM_OTLP_GRPC_PORT', arg: '<port|off>', help: 'OTLP/gRPC port', dflt: '4317' },
+  'zipkin-port': { env: 'TRACELOOM_ZIPKIN_PORT', arg: '<port|off>', help: 'Zipkin port', dflt: '9411' },
+  'jaeger-port': { env: 'TRACELOOM_JAEGER_PORT', arg: '<port|off>', help: 'Jaeger Thrift HTTP port', dflt: '14268' },
+  host: {
+    env: 'TRACELOOM_HOST',
+    arg: '<address>',
+    help: 'address the receivers bind (0.0.0.0 to accept from the network)',
+    dflt: DEFAULT_RECEIVER_HOST,
+  },
+  'max-body': {
+    env: 'TRACELOOM_MAX_BODY',
+    arg: '<size>',
+    help: 'largest request body after decompression (e.g. 64MiB, 512KiB)',
+    dflt: '64MiB',
+  },
+  'cors-allowed-origins': {
+    env: 'TRACELOOM_CORS_ALLOWED_ORIGINS',
+    arg: '<list>',
+    help: "origins browsers may post from, comma-separated; 'off' turns CORS off",
+    dflt: '*',
+  },
+  'cors-allowed-headers': {
+    env: 'TRACELOOM_CORS_ALLOWED_HEADERS',
+    arg: '<list>',
+    help: 'extra request headers browsers may send, comma-separated',
+    dflt: '',
+  },
+  'request-timeout': {
+    env: 'TRACELOOM_REQUEST_TIMEOUT',
+    arg: '<seconds>',
+    help: 'time for a whole HTTP request to arrive',
+    dflt: '30',
+  },
+  'log-interval': {
+    env: 'TRACELOOM_LOG_INTERVAL',
+    arg: '<seconds>',
+    help: 'how often to log received-span counts (0: never)',
+    dflt: '5',
+  },
+  'log-level': { env: 'TRACELOOM_LOG_LEVEL', arg: '<level>', help: 'debug, info, warn, error or silent', dflt: 'info' },
+} as const;
+type OptionName = keyof typeof OPTIONS;
+
+/** The `--help` text. */
+export function helpText(): string {
+  const rows = (Object.keys(OPTIONS) as OptionName[]).map((name) => {
+    const o = OPTIONS[name];
+    return `  --${name} ${o.arg}\n      ${o.help}\n      default: ${o.dflt === '' ? 'none' : o.dflt}   env: ${o.env}`;
+  });
+  return [
+    'Usage: traceloom [start] [options]',
+    '',
+    'Starts the Traceloom span receivers: OTLP/HTTP, OTLP/gRPC, Zipkin and Jaeger.',
+    'Each flag can also be set with the environment variable shown under it; a flag wins.',
+    '',
+    'Options:',
+    ...rows,
+    '  -h, --help\n      show this text',
+    '',
+    'Example:',
+    '  traceloom --host 0.0.0.0 --jaeger-port off --max-body 16MiB',
+    '',
+  ].join('\n');
+}
+
+function bad(message: string): StartupError {
+  return new StartupError(StartupErrorCode.BAD_CONFIG, message);
+}
+
+function describe(name: OptionName, fromFlag: boolean): string {
+  return fromFlag ? `--${name}` : OPTIONS[name].env;
+}
+
+/** `4318` -> 4318, `off` -> false. */
+export function parsePort(value: string, what: string): number | false {
+  const v = value.trim().toLowerCase();
+  if (v === 'off') return false;
+  if (!/^\d+$/.test(v) || Number(v) > 65535) {
+    throw bad(`${what} must be a port number from 0 to 65535 or 'off', not '${value}'`);
+  }
+  return Number(v);
+}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** Largest accepted `--max-body`: gRPC takes the cap as a 32-bit signed integer. */
+const MAX_MAX_BODY = 2 ** 31 - 1;
+
+/** `64MiB` -> 67108864. Units are binary (k = KiB = 1024), case-insensitive. */
+export function parseSize(value: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = UNITS[(m?.[2] ?? '').toLowerCase()];
+  if (m === null || unit === undefined) {
+    throw bad(`${what} must be a size such as 64MiB, 512KiB or 1048576, not '${value}'`);
+  }
+  const n = Math.floor(Number(m[1]) * unit);
+  if (n < 1024 || n > MAX_MAX_BODY) throw bad(`${what} must be between 1KiB and 2GiB, not '${value}'`);
+  return n;
+}
+
+function parseSeconds(value: string, what: string, allowZero: boolean): number {
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
+    throw bad(`${what} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, not '${value}'`);
+  }
+  return Math.round(n * 1000);
+}
+
+function parseList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
+/**
+ * Parses `argv` (without `node` and the script) and `env` into a
+ * {@link CliConfig}. Throws a {@link StartupError} (`TL_ERR_BAD_CONFIG`) naming
+ * the flag or variable whose value cannot be used.
+ */
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliConfig {
+  const spec: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const name of Object.keys(OPTIONS)) spec[name] = { type: 'string' };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: spec, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw bad(`${(e as Error).message}. Run 'traceloom --help' for the options`);
+  }
+  const { values, positionals } = parsed;
+  let command: CliConfig['command'] = 'start';
+  if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'start')) {
+    if (positionals[0] === 'help') command = 'help';
+    else throw bad(`unknown command '${positionals.join(' ')}'; the only command is 'start'`);
+  }
+  if (values.help === true) command = 'help';
+
+  const get = (name: OptionName): { value: string; what: string } | undefined => {
+    const flag = values[name];
+    if (typeof flag === 'string') return { value: flag, what: describe(name, true) };
+    const fromEnv = env[OPTIONS[name].env];
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, what: describe(name, false) };
+    return undefined;
+  };
+  const port = (name: OptionName, dflt: number): { port: number } | false => {
+    const v = get(name);
+    if (v === undefined) return { port: dflt };
+    const p = parsePort(v.value, v.what);
+    return p === false ? false : { port: p };
+  };
+
+  const host = get('host')?.value.trim() || DEFAULT_RECEIVER_HOST;
+  const maxBody = get('max-body');
+  const origins = get('cors-allowed-origins');
+  const headers = get('cors-allowed-headers');
+  const timeout = get('request-timeout');
+  const interval = get('log-interval');
+  const level = get('log-level');
+  const logLevel = (level?.value.trim().toLowerCase() ?? 'info') as LogLevel;
+  if (!LEVELS.includes(logLevel)) {
+    throw bad(`${level?.what} must be one of ${LEVELS.join(', ')}, not '${level?.value}'`);
+  }
+  // 'off' (or an explicitly empty flag) turns CORS off; an empty variable counts as unset.
+  const originsOff = origins !== undefined && ['', 'off', 'none'].includes(origins.value.trim().toLowerCase());
+  return {
+    command,
+    receivers: {
+      otlpHttp: port('otlp-http-port', DEFAULT_RECEIVER_PORTS.otlpHttp),
+      otlpGrpc: port('otlp-grpc-port', DEFAULT_RECEIVER_PORTS.otlpGrpc),
+      zipkin: port('zipkin-port', DEFAULT_RECEIVER_PORTS.zipkin),
+      jaeger: port('jaeger-port', DEFAULT_RECEIVER_PORTS.jaeger),
+      host,
+      maxBodyBytes: maxBody === undefined ? DEFAULT_MAX_BODY_BYTES : parseSize(maxBody.value, maxBody.what),
+      corsAllowedOrigins: originsOff ? [] : origins === undefined ? ['*'] : parseList(origins.value),
+      corsAllowedHeaders: headers === undefined ? [] : parseList(headers.value),
+      requestTimeoutMs: timeout === undefined ? 30_000 : parseSeconds(timeout.value, timeout.what, false),
+    },
+    logIntervalMs: interval === undefined ? 5000 : parseSeconds(interval.value, interval.what, true),
+    logLevel,
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * What every receiver does once a request is decoded: drop spans with bad
+ * ids, hand the rest to the sink, and count both.
+ */
+
+import { type Span, SpanBatch } from '@traceloom/model';
+import { ServerError, ServerErrorCode } from '../errors.ts';
+import { type IngestProtocol, SinkFullError, type SpanSink } from './sink.ts';
+import { partitionSpans, type SpanLocator, type SpanPartition } from './validate.ts';
+
+/**
+ * Counters of one set of receivers, for logs and (later) `/metrics`.
+ * Updated synchronously by the receivers; read them at any time.
+ */
+export class ReceiverStats {
+  /** Spans the sink accepted, per protocol. */
+  readonly acceptedSpans = new Map<IngestProtocol, number>();
+  /** Spans dropped for bad ids, per protocol. */
+  readonly rejectedSpans = new Map<IngestProtocol, number>();
+  /** Requests answered with an error, per error code. */
+  readonly failedRequests = new Map<string, number>();
+
+  /** Adds `n` accepted spans of `protocol`. */
+  accepted(protocol: IngestProtocol, n: number): void {
+    this.acceptedSpans.set(protocol, (this.acceptedSpans.get(protocol) ?? 0) + n);
+  }
+
+  /** Adds `n` rejected spans of `protocol`. */
+  rejected(protocol: IngestProtocol, n: number): void {
+    this.rejectedSpans.set(protocol, (this.rejectedSpans.get(protocol) ?? 0) + n);
+  }
+
+  /** Counts one failed request. */
+  failed(code: string): void {
+    this.failedRequests.set(code, (this.failedRequests.get(code) ?? 0) + 1);
+  }
+}
+
+/**
+ * Validates `spans`, writes the valid ones to `sink` as one batch (skipping
+ * the sink when there are none), and returns the partition so the caller can
+ * report rejections. A {@link SinkFullError} becomes a 429 / RESOURCE_EXHAUSTED
+ * {@link ServerError} with its retry delay; any other sink failure a 500 / INTERNAL one.
+ */
+export async function ingest(
+  sink: SpanSink,
+  spans: readonly Span[],
+  protocol: IngestProtocol,
+  bodyBytes: number,
+  locate: SpanLocator,
+  stats: ReceiverStats | undefined,
+): Promise<SpanPartition> {
+  const part = partitionSpans(spans, locate);
+  if (part.rejected > 0) stats?.rejected(protocol, part.rejected);
+  if (part.accepted.length === 0) return part;
+  try {
+    await sink.write(SpanBatch.from(part.accepted), { protocol, bodyBytes });
+  } catch (e) {
+    throw sinkError(e);
+  }
+  stats?.accepted(protocol, part.accepted.length);
+  return part;
+}
+
+/** Maps a sink rejection to the error answered to the client. */
+export function sinkError(e: unknown): ServerError {
+  if (e instanceof SinkFullError) {
+    // Retry-After takes whole seconds (RFC 9110 10.2.3); never advertise 0, which means "now".
+    const after = Math.max(1, Math.ceil(e.retryAfterSeconds));
+    return new ServerError(ServerErrorCode.SINK_FULL, `the pipeline is full (${e.message})`, {
+      retryAfterSeconds: after,
+      cause: e,
+    });
+  }
+  return new ServerError(ServerErrorCode.INTERNAL, 'the pipeline failed to accept the spans', { cause: e });
+}
+
+/**
+ * Logs dropped spans of one protocol at most once per `intervalMs`, with the
+ * count since the last line, so a misbehaving client cannot flood the log.
+ */
+export class RejectionLog {
+  readonly #warn: (message: string) => void;
+  readonly #intervalMs: number;
+  #pending = 0;
+  #last = 0;
+  #lastMessage = '';
+
+  constructor(warn: (message: string) => void, intervalMs = 10_000) {
+    this.#warn = warn;
+    this.#intervalMs = intervalMs;
+  }
+
+  /** Records `part` when it dropped spans; logs when the interval has passed. */
+  note(part: SpanPartition): void {
+    if (part.rejected === 0) return;
+    this.#pending += part.rejected;
+    this.#lastMessage = part.message;
+    const now = Date.now();
+    if (now - this.#last < this.#intervalMs) return;
+    this.#last = now;
+    this.#warn(
+      `dropped ${this.#pending} span(s) with bad ids since the last report; latest request: ${this.#lastMessage}`,
+    );
+    this.#pending = 0;
+  }
+}
+
+/**
+ * {@link ingest} for protocols without partial success (Zipkin, Jaeger):
+ * when a request had spans but none is valid, it fails with
+ * {@link ServerErrorCode.NO_VALID_SPANS} (400) so the sender learns its data is
+ * wrong; when some are valid, those are kept and the drop is only counted and
+ * logged.
+ */
+export async function ingestAllOrSome(
+  sink: SpanSink,
+  spans: readonly Span[],
+  protocol: IngestProtocol,
+  bodyBytes: number,
+  locate: SpanLocator,
+  stats: ReceiverStats | undefined,
+  log: RejectionLog,
+): Promise<SpanPartition> {
+  const part = await ingest(sink, spans, protocol, bodyBytes, locate, stats);
+  if (part.rejected > 0 && part.accepted.length === 0) {
+    throw new ServerError(ServerErrorCode.NO_VALID_SPANS, part.message);
+  }
+  log.note(part);
+  return part;
+}
