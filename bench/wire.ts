@@ -12,7 +12,16 @@
  * Every figure is the median of several timed rounds after a warm-up, and is
  * compared with its baseline measured in the same run.
  */
-import { type Attributes, type Link, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  type Link,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -47,73 +56,107 @@ function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)] as T;
 }
 
-const ROUTES = ['/api/cart', '/api/checkout', '/api/products/{id}', '/api/users/{id}/orders', '/healthz'] as const;
+const ROUTES = ['/api/cart', '/api/checkout', '/api/products/{id}', '/api/users/{id}/orders'] as const;
 const STATEMENTS = [
   'SELECT id, name, price, stock FROM products WHERE id = $1',
   'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2 AND stock >= $1',
   'INSERT INTO orders (user_id, total_cents, currency, created_at) VALUES ($1, $2, $3, now())',
 ] as const;
 
-function spanAttributes(rand: () => number, service: string, i: number): { kind: SpanKind; attrs: Attributes } {
-  const route = pick(rand, ROUTES);
-  const status = rand() < 0.05 ? 500 : 200;
-  switch (i % 3) {
-    case 0:
-      return {
-        kind: SpanKind.SERVER,
-        attrs: {
-          'http.request.method': pick(rand, ['GET', 'POST', 'PUT']),
-          'http.route': route,
-          'url.path': route.replace('{id}', String(Math.floor(rand() * 100000))),
-          'url.scheme': 'https',
-          'http.response.status_code': status,
-          'server.address': `${service}.shop.svc.cluster.local`,
-          'server.port': 8080,
-          'client.address': `10.0.${Math.floor(rand() * 255)}.${Math.floor(rand() * 255)}`,
-          'user_agent.original': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0',
-          'network.protocol.version': '1.1',
-        },
-      };
-    case 1:
-      return {
-        kind: SpanKind.CLIENT,
-        attrs: {
-          'http.request.method': 'GET',
-          'url.full': `http://${pick(rand, SERVICES)}:8080${route.replace('{id}', String(Math.floor(rand() * 1000)))}`,
-          'http.response.status_code': status,
-          'server.address': `${pick(rand, SERVICES)}.shop.svc.cluster.local`,
-          'server.port': 8080,
-          'network.peer.address': `10.0.${Math.floor(rand() * 255)}.${Math.floor(rand() * 255)}`,
-          'http.request.resend_count': 0,
-          'http.request.body.size': Math.floor(rand() * 4000),
-          'http.response.body.size': Math.floor(rand() * 40000),
-          'peer.service': pick(rand, SERVICES),
-        },
-      };
-    default:
-      return {
-        kind: SpanKind.CLIENT,
-        attrs: {
-          'db.system': 'postgresql',
-          'db.namespace': 'shop',
-          'db.operation.name': 'SELECT',
-          'db.collection.name': 'products',
-          'db.query.text': pick(rand, STATEMENTS),
-          'server.address': 'postgres.shop.svc.cluster.local',
-          'server.port': 5432,
-          'db.response.returned_rows': Math.floor(rand() * 50),
-          'db.client.connection.pool.name': 'primary',
-          'db.cache.hit': rand() < 0.3,
-        },
-      };
-  }
+type Service = (typeof SERVICES)[number];
+
+/** Who calls whom: frontend -> checkout -> payment and inventory. */
+const DOWNSTREAM: Readonly<Record<Service, readonly Service[]>> = {
+  frontend: ['checkout'],
+  checkout: ['payment', 'inventory'],
+  payment: [],
+  inventory: [],
+};
+
+function ip(rand: () => number): string {
+  return `10.0.${Math.floor(rand() * 255)}.${Math.floor(rand() * 255)}`;
 }
 
-/** The benchmark payload, as ReadableSpans made by the official SDK. */
+function withId(route: string, rand: () => number): string {
+  return route.replace('{id}', String(Math.floor(rand() * 100000)));
+}
+
+/** Semantic-convention attributes of an HTTP server span. */
+function serverAttributes(
+  rand: () => number,
+  service: Service,
+  method: string,
+  route: string,
+  status: number,
+): Attributes {
+  return {
+    'http.request.method': method,
+    'http.route': route,
+    'url.path': withId(route, rand),
+    'url.scheme': 'https',
+    'http.response.status_code': status,
+    'server.address': `${service}.shop.svc.cluster.local`,
+    'server.port': 8080,
+    'client.address': ip(rand),
+    'user_agent.original': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0',
+    'network.protocol.version': '1.1',
+  };
+}
+
+/** Semantic-convention attributes of an HTTP client span calling `peer`. */
+function clientAttributes(
+  rand: () => number,
+  peer: Service,
+  method: string,
+  route: string,
+  status: number,
+): Attributes {
+  return {
+    'http.request.method': method,
+    'url.full': `http://${peer}:8080${withId(route, rand)}`,
+    'http.response.status_code': status,
+    'server.address': `${peer}.shop.svc.cluster.local`,
+    'server.port': 8080,
+    'network.peer.address': ip(rand),
+    'http.request.resend_count': 0,
+    'http.request.body.size': Math.floor(rand() * 4000),
+    'http.response.body.size': Math.floor(rand() * 40000),
+    'peer.service': peer,
+  };
+}
+
+/** Semantic-convention attributes of a PostgreSQL client span. */
+function dbAttributes(rand: () => number, statement: string): Attributes {
+  return {
+    'db.system': 'postgresql',
+    'db.namespace': 'shop',
+    'db.operation.name': statement.slice(0, statement.indexOf(' ')),
+    'db.collection.name': statement.includes('orders')
+      ? 'orders'
+      : statement.includes('inventory')
+        ? 'inventory'
+        : 'products',
+    'db.query.text': statement,
+    'server.address': 'postgres.shop.svc.cluster.local',
+    'server.port': 5432,
+    'db.response.returned_rows': Math.floor(rand() * 50),
+    'db.client.connection.pool.name': 'primary',
+    'db.cache.hit': rand() < 0.3,
+  };
+}
+
+/**
+ * The benchmark payload, as ReadableSpans made by the official SDK: traces of
+ * ten spans (frontend -> checkout -> payment and inventory, each service
+ * with a database call), `count` spans in all, ten attributes per span, one to three
+ * events per span, a link on one span in eight, one trace in twenty failing.
+ * `seed` varies ids, addresses and sizes between payloads.
+ */
 export function makeReadableSpans(count = SPANS, seed = 42): ReadableSpan[] {
   const rand = prng(seed);
   const exporter = new InMemorySpanExporter();
-  const tracers: Tracer[] = SERVICES.map((service, k) => {
+  const tracers = new Map<Service, Tracer>();
+  SERVICES.forEach((service, k) => {
     const provider = new BasicTracerProvider({
       resource: resourceFromAttributes({
         'service.name': service,
@@ -130,45 +173,78 @@ export function makeReadableSpans(count = SPANS, seed = 42): ReadableSpan[] {
       }),
       spanProcessors: [new SimpleSpanProcessor(exporter)],
     });
-    return provider.getTracer('@opentelemetry/instrumentation-http', '0.223.1');
+    tracers.set(service, provider.getTracer('@opentelemetry/instrumentation-http', '0.223.1'));
   });
-  const baseMs = Date.UTC(2026, 0, 15, 12, 0, 0) + seed * 60_000;
+  let made = 0;
   let previous: Link['context'] | undefined;
-  for (let i = 0; i < count; i++) {
-    const service = SERVICES[i % SERVICES.length] as string;
-    const tracer = tracers[i % SERVICES.length] as Tracer;
-    const { kind, attrs } = spanAttributes(rand, service, i);
-    const startMs = baseMs + i * 3.25 + rand();
+
+  /** Starts a span, runs `children` inside it, adds events and ends it. */
+  const span = (
+    service: Service,
+    name: string,
+    kind: SpanKind,
+    attributes: Attributes,
+    parent: Context,
+    startMs: number,
+    failed: boolean,
+    children: (ctx: Context) => number,
+  ): number => {
+    if (made >= count) return startMs;
+    made++;
     const links: Link[] =
-      previous !== undefined && i % 8 === 0
-        ? [{ context: previous, attributes: { 'messaging.message.id': `m-${i}`, 'link.reason': 'retry' } }]
+      previous !== undefined && made % 8 === 0
+        ? [{ context: previous, attributes: { 'messaging.message.id': `m-${made}`, 'link.reason': 'retry' } }]
         : [];
-    const span = tracer.startSpan(
-      i % 3 === 2 ? `SELECT shop.products` : `${attrs['http.request.method']} ${pick(rand, ROUTES)}`,
-      { kind, attributes: attrs, startTime: startMs, links },
-    );
-    const events = 1 + (i % 3);
+    const s = (tracers.get(service) as Tracer).startSpan(name, { kind, attributes, startTime: startMs, links }, parent);
+    const endMs = Math.max(children(trace.setSpan(parent, s)), startMs + 0.2 + rand() * 3);
+    const events = 1 + (made % 3);
     for (let e = 0; e < events; e++) {
-      if (e === 2 && attrs['http.response.status_code'] === 500) {
-        span.addEvent(
+      if (e === 2 && failed) {
+        s.addEvent(
           'exception',
           {
             'exception.type': 'Error',
             'exception.message': 'upstream connect error or disconnect/reset before headers',
           },
-          startMs + 1.5,
+          endMs - 0.1,
         );
       } else {
-        span.addEvent(
+        s.addEvent(
           e === 0 ? 'request.sent' : 'response.received',
           { 'message.type': e === 0 ? 'SENT' : 'RECEIVED', 'message.id': e + 1 },
-          startMs + e * 0.5,
+          startMs + e * 0.05,
         );
       }
     }
-    if (attrs['http.response.status_code'] === 500) span.setStatus({ code: SpanStatusCode.ERROR, message: 'HTTP 500' });
-    span.end(startMs + 2 + rand() * 40);
-    previous = span.spanContext();
+    if (failed) s.setStatus({ code: SpanStatusCode.ERROR, message: 'HTTP 500' });
+    s.end(endMs);
+    previous = s.spanContext();
+    return endMs;
+  };
+
+  /** A service handling a request: its server span, a database call, then a client span per downstream call. */
+  const handle = (service: Service, route: string, parent: Context, at: number, failed: boolean): number => {
+    const attributes = serverAttributes(rand, service, 'POST', route, failed ? 500 : 200);
+    return span(service, `POST ${route}`, SpanKind.SERVER, attributes, parent, at, failed, (ctx) => {
+      const statement = pick(rand, STATEMENTS);
+      const operation = statement.slice(0, statement.indexOf(' '));
+      const db = dbAttributes(rand, statement);
+      let t = span(service, `${operation} shop`, SpanKind.CLIENT, db, ctx, at + 0.3, false, () => at + 1 + rand() * 4);
+      for (const peer of DOWNSTREAM[service]) {
+        const peerRoute = pick(rand, ROUTES);
+        const client = clientAttributes(rand, peer, 'POST', peerRoute, failed ? 500 : 200);
+        const start = t + 0.1;
+        t = span(service, `POST ${peerRoute}`, SpanKind.CLIENT, client, ctx, start, failed, (c) =>
+          handle(peer, peerRoute, c, start + 0.6, failed),
+        );
+      }
+      return t + 0.2;
+    });
+  };
+
+  const baseMs = Date.UTC(2026, 0, 15, 12, 0, 0) + seed * 60_000;
+  for (let i = 0; made < count; i++) {
+    handle('frontend', pick(rand, ROUTES), ROOT_CONTEXT, baseMs + i * 50 + rand() * 10, rand() < 0.05);
   }
   return exporter.getFinishedSpans();
 }
@@ -219,14 +295,24 @@ export default async function run(): Promise<void> {
 
   const encodeOurs = measure(() => encodeOtlpTraces(spans), iterations) / n;
   const encodeOtel = measure(() => ProtobufTraceSerializer.serializeRequest(readable), iterations) / n;
-  line('otlp_proto_encode_us_per_span', encodeOurs, '@opentelemetry/otlp-transformer ProtobufTraceSerializer', encodeOtel);
+  line(
+    'otlp_proto_encode_us_per_span',
+    encodeOurs,
+    '@opentelemetry/otlp-transformer ProtobufTraceSerializer',
+    encodeOtel,
+  );
 
   const jsonDecodeOurs = measure(() => decodeOtlpTracesJson(jsonText), iterations) / n;
   line('otlp_json_decode_us_per_span', jsonDecodeOurs, 'JSON.parse', decodeJsonParse);
 
   const jsonEncodeOurs = measure(() => encodeOtlpTracesJson(spans), iterations) / n;
   const jsonEncodeOtel = measure(() => JsonTraceSerializer.serializeRequest(readable), iterations) / n;
-  line('otlp_json_encode_us_per_span', jsonEncodeOurs, '@opentelemetry/otlp-transformer JsonTraceSerializer', jsonEncodeOtel);
+  line(
+    'otlp_json_encode_us_per_span',
+    jsonEncodeOurs,
+    '@opentelemetry/otlp-transformer JsonTraceSerializer',
+    jsonEncodeOtel,
+  );
 
   const ourProto = encodeOtlpTraces(spans);
   console.error(

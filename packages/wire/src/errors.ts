@@ -15,7 +15,7 @@ export const WireErrorCode = {
   TOO_DEEP: 'TL_ERR_DECODE_TOO_DEEP',
   /** The body is not valid JSON. */
   BAD_JSON: 'TL_ERR_DECODE_BAD_JSON',
-  /** Valid JSON whose shape does not match the format (wrong type for a field, bad hex id, bad integer). */
+  /** A field whose value does not fit the format: a wrong JSON type, a bad hex id, an id of the wrong length, a bad integer, a missing required field, a timestamp out of range. */
   BAD_FIELD: 'TL_ERR_DECODE_BAD_FIELD',
   /** A Thrift type id that does not exist, or the wrong one for a known field. */
   BAD_THRIFT_TYPE: 'TL_ERR_DECODE_BAD_THRIFT_TYPE',

@@ -122,8 +122,8 @@ const UNITS: Record<string, number> = {
   gib: 1024 ** 3,
 };
 
-/** Largest accepted `--max-body`: gRPC takes the cap as a 32-bit signed integer. */
-const MAX_MAX_BODY = 2 ** 31 - 1;
+/** Largest accepted `--max-body` (gRPC takes the cap as a 32-bit signed integer; 1 GiB stays well inside). */
+const MAX_MAX_BODY = 2 ** 30;
 
 /** `64MiB` -> 67108864. Units are binary (k = KiB = 1024), case-insensitive. */
 export function parseSize(value: string, what: string): number {
@@ -133,7 +133,7 @@ export function parseSize(value: string, what: string): number {
     throw bad(`${what} must be a size such as 64MiB, 512KiB or 1048576, not '${value}'`);
   }
   const n = Math.floor(Number(m[1]) * unit);
-  if (n < 1024 || n > MAX_MAX_BODY) throw bad(`${what} must be between 1KiB and 2GiB, not '${value}'`);
+  if (n < 1024 || n > MAX_MAX_BODY) throw bad(`${what} must be between 1KiB and 1GiB, not '${value}'`);
   return n;
 }
 

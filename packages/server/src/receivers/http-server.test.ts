@@ -89,13 +89,10 @@ describe('HttpServer', () => {
 
   it('answers 413 for a chunked body that grows past the cap', async () => {
     const r = await new Promise<{ status: number; code: unknown }>((resolve, reject) => {
-      const req = httpRequest(
-        { host: '127.0.0.1', port, method: 'POST', path: '/echo', agent: false },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, code: res.headers[ERROR_CODE_HEADER] }));
-        },
-      );
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/echo', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: res.headers[ERROR_CODE_HEADER] }));
+      });
       req.on('error', reject);
       // No Content-Length: node sends it chunked; the cap is hit while streaming.
       for (let i = 0; i < 4; i++) req.write(Buffer.alloc(CAP / 2));

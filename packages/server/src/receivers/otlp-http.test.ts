@@ -157,7 +157,10 @@ describe('OTLP/HTTP receiver: partial success', () => {
     assert.equal(r.headers['content-type'], JSON_TYPE);
     const [rejected, message] = partialOf(r);
     assert.equal(rejected, 1);
-    assert.match(message, /^1 span rejected: 1 with invalid span id .* at resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]/);
+    assert.match(
+      message,
+      /^1 span rejected: 1 with invalid span id .* at resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]/,
+    );
     assert.equal(sink.spans.length, 2);
     await assertServes();
   });
@@ -191,7 +194,10 @@ describe('OTLP/HTTP receiver: failures', () => {
       assert.equal(r.headers[ERROR_CODE_HEADER], 'TL_ERR_UNSUPPORTED_MEDIA_TYPE');
       const status = statusOf(r);
       assert.equal(status.code, 3);
-      assert.match(status.message, /^TL_ERR_UNSUPPORTED_MEDIA_TYPE: Content-Type .* send application\/x-protobuf or application\/json/);
+      assert.match(
+        status.message,
+        /^TL_ERR_UNSUPPORTED_MEDIA_TYPE: Content-Type .* send application\/x-protobuf or application\/json/,
+      );
     }
     assert.equal(sink.calls, 0);
     await assertServes();

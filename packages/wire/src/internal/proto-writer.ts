@@ -60,11 +60,12 @@ export class ProtoWriter {
 
   /** An int64 (or uint64) varint from a `bigint`; negative values take 10 bytes, as protobuf requires. */
   int64(v: bigint): void {
-    let u = BigInt.asUintN(64, v);
-    if (u < 0x20000000000000n) {
-      this.uint(Number(u));
+    // Comparisons and Number() allocate nothing; BigInt.asUintN would, for every value.
+    if (v >= 0n && v < 0x20000000000000n) {
+      this.uint(Number(v));
       return;
     }
+    let u = BigInt.asUintN(64, v);
     this.ensure(10);
     while (u > 0x7fn) {
       this.buf[this.pos++] = Number(u & 0x7fn) | 0x80;
@@ -81,9 +82,8 @@ export class ProtoWriter {
 
   fixed64(v: bigint): void {
     this.ensure(8);
-    const u = BigInt.asUintN(64, v);
-    this.view.setUint32(this.pos, Number(u & 0xffffffffn), true);
-    this.view.setUint32(this.pos + 4, Number(u >> 32n), true);
+    // setBigUint64 takes the value modulo 2^64, so negative (sfixed64) values come out as two's complement.
+    this.view.setBigUint64(this.pos, v, true);
     this.pos += 8;
   }
 
@@ -112,6 +112,29 @@ export class ProtoWriter {
       this.buf[this.pos] = end - start;
       this.pos = end;
       return;
+    }
+    if (n < 0x4000) {
+      // Optimistically ASCII, where the byte length is n and known before
+      // writing: one pass instead of utf8Length then writeUtf8.
+      const head = n < 0x80 ? 1 : 2;
+      this.ensure(head + n);
+      const buf = this.buf;
+      const start = this.pos + head;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === n) {
+        if (head === 1) buf[this.pos] = n;
+        else {
+          buf[this.pos] = (n & 0x7f) | 0x80;
+          buf[this.pos + 1] = n >>> 7;
+        }
+        this.pos = start + n;
+        return;
+      }
     }
     const len = utf8Length(s);
     this.uint(len);
@@ -163,6 +186,41 @@ export class ProtoWriter {
     }
     this.buf[p] = v;
     this.pos += extra;
+  }
+
+  /**
+   * Like {@link fork}, but reserves `reserve` bytes (1 to 5) for the length:
+   * for messages that are usually at least 128 bytes (spans) or 16 KiB
+   * (a resource's spans), whose body {@link join} would otherwise move right.
+   * End it with {@link joinReserved} and the same `reserve`.
+   */
+  forkReserved(field: number, reserve: number): number {
+    this.tag(field, 2);
+    this.ensure(reserve);
+    const mark = this.pos;
+    this.pos += reserve;
+    return mark;
+  }
+
+  /** Ends a sub-message started with {@link forkReserved}, writing its length in canonical (shortest) form. */
+  joinReserved(mark: number, reserve: number): void {
+    const bodyStart = mark + reserve;
+    const len = this.pos - bodyStart;
+    let need = 1;
+    for (let v = len >>> 7; v > 0; v >>>= 7) need++;
+    if (need !== reserve) {
+      // Shift the body so the length varint stays minimal.
+      this.ensure(Math.max(0, need - reserve));
+      this.buf.copyWithin(mark + need, bodyStart, this.pos);
+      this.pos += need - reserve;
+    }
+    let v = len;
+    let p = mark;
+    while (v > 0x7f) {
+      this.buf[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[p] = v;
   }
 
   /** A copy of the bytes written so far. */

@@ -194,18 +194,22 @@ function ascii16(b: Uint8Array, s: number, n: number): string {
   }
 }
 
-/** `buf[start, start + len)`, known to be ASCII and non-empty, as a string. */
+/** One reusable plain array per length, 0..ASCII_FAST_MAX, for {@link asciiString}. */
+const SCRATCH: number[][] = [];
+for (let n = 0; n <= ASCII_FAST_MAX; n++) SCRATCH.push(new Array<number>(n).fill(0));
+
+/**
+ * `buf[start, start + len)`, known to be ASCII, 1 <= len <= ASCII_FAST_MAX,
+ * as a flat string. Past 16 bytes, `String.fromCharCode.apply` over a reused
+ * array of the exact length: joining 16-byte pieces would make a rope, which
+ * every later reader (an encoder's charCodeAt loop, a Map lookup) first has
+ * to flatten; reading a rope measured about 2.5x slower than a flat string.
+ */
 function asciiString(buf: Uint8Array, start: number, len: number): string {
   if (len <= 16) return ascii16(buf, start, len);
-  let s = ascii16(buf, start, 16);
-  let at = start + 16;
-  let left = len - 16;
-  while (left > 16) {
-    s += ascii16(buf, at, 16);
-    at += 16;
-    left -= 16;
-  }
-  return s + ascii16(buf, at, left);
+  const a = SCRATCH[len] as number[];
+  for (let i = 0; i < len; i++) a[i] = buf[start + i] as number;
+  return fromCharCode.apply(null, a);
 }
 
 /** Decodes `buf[start, end)` as UTF-8. */

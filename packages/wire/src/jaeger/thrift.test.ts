@@ -691,6 +691,24 @@ describe('decodeJaegerThriftBatch: mapping rules', () => {
     ]);
   });
 
+  it('treats an unknown reference type as FOLLOWS_FROM for links but never as the parent', () => {
+    const s = one({
+      references: [{ refType: 7, traceIdLow: 0x0102030405060708n, traceIdHigh: 0x1112131415161718n, spanId: 9n }],
+    });
+    assert.equal(s.parentSpanId, '');
+    assert.deepEqual(
+      s.links.map((l) => [l.spanId, getAttribute(l.attributes, 'opentracing.ref_type')]),
+      [['0000000000000009', 'follows_from']],
+    );
+  });
+
+  it('copies binary values out of the body, so the body can be reused', () => {
+    const body = batchOf(baseSpan({ tags: [{ key: 'b', vType: 4, vBinary: new Uint8Array([1, 2, 3]) }] }));
+    const [s] = decodeJaegerThriftBatch(body);
+    body.fill(0);
+    assert.deepEqual(getAttribute(s?.attributes ?? [], 'b'), new Uint8Array([1, 2, 3]));
+  });
+
   it('keeps only the sampled bit of the Jaeger flags', () => {
     assert.deepEqual(
       [0, 1, 2, 3, 5, -1].map((flags) => one({ flags }).flags),
@@ -705,8 +723,9 @@ describe('decodeJaegerThriftBatch: mapping rules', () => {
     const b = one({ startTime: 2n ** 62n, duration: 2n ** 62n });
     assert.equal(b.startTimeUnixNano, BigInt.asUintN(64, 2n ** 62n * 1000n));
     assert.equal(b.endTimeUnixNano, BigInt.asUintN(64, 2n ** 63n * 1000n));
-    const c = one({ startTime: 9_007_199_254_740_000n, duration: 1000n });
-    assert.equal(c.endTimeUnixNano, 9_007_199_254_741_000_000n, 'sum just past 2^53 µs stays exact');
+    // Both below 2^53 µs, their sum an odd number just past it: not representable as a double.
+    const c = one({ startTime: 2n ** 53n - 1n, duration: 2n });
+    assert.equal(c.endTimeUnixNano, (2n ** 53n + 1n) * 1000n);
     const d = one({ startTime: 10n, duration: -20n });
     assert.equal(d.endTimeUnixNano, BigInt.asUintN(64, -10_000n), 'a negative duration wraps, as in the collector');
   });

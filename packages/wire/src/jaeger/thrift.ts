@@ -2,8 +2,10 @@
  * Jaeger's Thrift `Batch` (jaeger-idl `thrift/jaeger.thrift`) in the binary
  * protocol, as Jaeger clients POST it to a collector's `/api/traces`
  * (`Content-Type: application/x-thrift`), mapped onto the span model the way
- * the OpenTelemetry Collector's Jaeger translator (`pkg/translator/jaeger`)
- * maps Jaeger spans onto OTLP, which is also what Jaeger v2 stores:
+ * the OpenTelemetry Collector's Jaeger translator (`pkg/translator/jaeger`,
+ * through which Jaeger v2 ingests too) maps Jaeger spans onto OTLP; where its
+ * Thrift and proto paths differ, the proto path's richer rules (scope and
+ * trace state lifted out of the tags) are followed:
  *
  * - `Process.serviceName` becomes the resource's `service.name`, process tags
  *   the other resource attributes (`hostname` becomes `host.name`,
@@ -26,7 +28,10 @@
  *   sampled flag.
  *
  * Thrift `required` fields are enforced as Thrift readers do (a missing one is
- * `BAD_FIELD`); unknown field ids of any type are skipped.
+ * `BAD_FIELD`); unknown field ids of any type are skipped; a repeated field
+ * keeps its last value; bytes after the Batch are rejected, as thriftrw does
+ * (Go's Thrift ignores them), so that two concatenated batches are not
+ * silently cut to one.
  */
 import {
   type AnyValue,
@@ -466,7 +471,7 @@ function readSpan(r: ThriftReader, ctx: DecodeContext): Span | undefined {
     spanId: r.hexAt(spanAt),
     parentSpanId: parentHex === ZERO_ID ? '' : parentHex,
     traceState,
-    flags: jaegerFlags & 3,
+    flags: jaegerFlags & JAEGER_SAMPLED,
     name,
     kind,
     startTimeUnixNano: microsToNanos(r, startAt),
@@ -587,18 +592,17 @@ function readLogs(r: ThriftReader): SpanEvent[] {
     // The OTel spec's Jaeger mapping puts an event's name in the `event` field; the collector takes it back
     // out (a non-string value gives an empty name) and keeps every other field, `message` included.
     let eventName = '';
-    let attributes: readonly KeyValue[] = fields;
     for (let j = 0; j < fields.length; j++) {
       const kv = fields[j] as KeyValue;
       if (kv.key !== 'event') continue;
       if (typeof kv.value === 'string') eventName = kv.value;
-      attributes = fields.length === 1 ? EMPTY : fields.filter((_, k) => k !== j);
+      fields.splice(j, 1);
       break;
     }
     out.push({
       timeUnixNano: microsToNanos(r, tsAt),
       name: eventName,
-      attributes: attributes.length > 0 ? attributes : EMPTY,
+      attributes: fields.length > 0 ? fields : EMPTY,
       droppedAttributesCount: 0,
     });
   }
@@ -622,8 +626,8 @@ function str(v: AnyValue): string {
 
 /**
  * Applies the collector's special tags (span kind, status, trace state,
- * scope) to a span's deduplicated tags. Returns `undefined` when there are
- * none, which is the common case and allocates nothing.
+ * scope) to a span's deduplicated tags. Returns `undefined`, having
+ * allocated nothing, when there are none.
  */
 function extractSpecialTags(tags: readonly KeyValue[]): SpecialTags | undefined {
   let iKind = -1;
@@ -683,80 +687,85 @@ function extractSpecialTags(tags: readonly KeyValue[]): SpecialTags | undefined 
     }
   }
   if (!any) return undefined;
-  const val = (i: number): AnyValue => (tags[i] as KeyValue).value;
-  const drop = new Set<number>();
+  // Indices of the lifted tags; at most 8 of them, so a linear scan beats a Set.
+  const drop: number[] = [];
 
   let kind: number = SpanKind.UNSPECIFIED;
   if (iKind >= 0) {
-    kind = kindOf(str(val(iKind)));
-    drop.add(iKind);
+    kind = kindOf(str((tags[iKind] as KeyValue).value));
+    drop.push(iKind);
   }
 
   // Status, in the collector's order of precedence: error=true, then otel.status_code, then http.status_code.
   let code: number = StatusCode.UNSET;
   let message = '';
   let exists = false;
-  const errorValue = iError >= 0 ? val(iError) : undefined;
+  const errorValue = iError >= 0 ? (tags[iError] as KeyValue).value : undefined;
   if (errorValue === true) {
     code = StatusCode.ERROR;
     exists = true;
-    drop.add(iError);
+    drop.push(iError);
     if (iDesc >= 0) {
-      message = str(val(iDesc));
-      drop.add(iDesc);
-    } else if (iHttpMsg >= 0) message = str(val(iHttpMsg));
+      message = str((tags[iDesc] as KeyValue).value);
+      drop.push(iDesc);
+    } else if (iHttpMsg >= 0) message = str((tags[iHttpMsg] as KeyValue).value);
   }
   if (iCode >= 0) {
     if (!exists) {
       exists = true;
-      const c = str(val(iCode)).toUpperCase();
+      const c = str((tags[iCode] as KeyValue).value).toUpperCase();
       if (c === 'OK') code = StatusCode.OK;
       else if (c === 'ERROR') code = StatusCode.ERROR;
       if (iDesc >= 0) {
-        message = str(val(iDesc));
-        drop.add(iDesc);
+        message = str((tags[iDesc] as KeyValue).value);
+        drop.push(iDesc);
       }
     }
-    drop.add(iCode);
+    drop.push(iCode);
   } else if (!exists && iHttpCode >= 0) {
-    const httpCode = httpCodeOf(val(iHttpCode));
+    const httpCode = httpCodeOf((tags[iHttpCode] as KeyValue).value);
     if (httpCode !== undefined) {
       const c = statusFromHttp(httpCode, kind);
       if (c !== StatusCode.UNSET) {
         exists = true;
         code = c;
       }
-      if (iHttpMsg >= 0) message = str(val(iHttpMsg));
+      if (iHttpMsg >= 0) message = str((tags[iHttpMsg] as KeyValue).value);
     }
   }
 
   let traceState = '';
   if (iTraceState >= 0) {
-    traceState = str(val(iTraceState));
-    drop.add(iTraceState);
+    traceState = str((tags[iTraceState] as KeyValue).value);
+    drop.push(iTraceState);
   }
 
   let scopeName: string | undefined;
   let scopeVersion = '';
   if (iScopeName >= 0) {
-    scopeName = str(val(iScopeName));
-    drop.add(iScopeName);
+    scopeName = str((tags[iScopeName] as KeyValue).value);
+    drop.push(iScopeName);
     if (iScopeVersion >= 0) {
-      scopeVersion = str(val(iScopeVersion));
-      drop.add(iScopeVersion);
+      scopeVersion = str((tags[iScopeVersion] as KeyValue).value);
+      drop.push(iScopeVersion);
     }
   } else if (iLibName >= 0) {
-    scopeName = str(val(iLibName));
-    drop.add(iLibName);
+    scopeName = str((tags[iLibName] as KeyValue).value);
+    drop.push(iLibName);
     if (iLibVersion >= 0) {
-      scopeVersion = str(val(iLibVersion));
-      drop.add(iLibVersion);
+      scopeVersion = str((tags[iLibVersion] as KeyValue).value);
+      drop.push(iLibVersion);
     }
   }
 
   let attributes: readonly KeyValue[] = tags;
-  if (drop.size > 0) {
-    attributes = drop.size === tags.length ? EMPTY : tags.filter((_, i) => !drop.has(i));
+  if (drop.length > 0) {
+    if (drop.length === tags.length) attributes = EMPTY;
+    else {
+      const kept: KeyValue[] = [];
+      for (let i = 0; i < tags.length; i++) if (!drop.includes(i)) kept.push(tags[i] as KeyValue);
+      attributes = kept;
+    }
   }
   return {
     attributes,

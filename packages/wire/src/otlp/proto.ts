@@ -23,7 +23,8 @@ import {
 import { WireDecodeError, WireErrorCode } from '../errors.ts';
 import { ProtoReader } from '../internal/proto-reader.ts';
 import { ProtoWriter } from '../internal/proto-writer.ts';
-import { Utf8Cache } from '../internal/utf8.ts';
+import { readUtf8, Utf8Cache } from '../internal/utf8.ts';
+import { InternTable } from './intern.ts';
 import { EMPTY_LIST, groupSpans, MAX_ANY_VALUE_DEPTH, makeStatus } from './shared.ts';
 
 /** Which field numbers a message knows, with their wire types, for error messages and wire-type checks. */
@@ -116,6 +117,35 @@ const KEY_VALUE_LIST = fields('KeyValueList', { 1: ['values', LEN] });
  */
 const KEYS = new Utf8Cache(1024, 60);
 const VALUES = new Utf8Cache(4096, 60);
+
+/**
+ * Whole attributes (`KeyValue`s with a scalar value) by their encoded bytes.
+ * The objects are shared between spans and calls; see {@link InternTable}.
+ */
+const ATTRIBUTE_SLOTS = 2048;
+const ATTRIBUTES = new InternTable<KeyValue>(ATTRIBUTE_SLOTS, 60);
+
+/**
+ * Hex ids by their bytes: a trace id comes once per span of the trace, and a
+ * span id again as the parent of each child, so most ids have been seen.
+ */
+const IDS = new InternTable<string>(1024, 16);
+
+/** Reads a length-delimited id as lowercase hex, through {@link IDS}. */
+function readId(r: ProtoReader): string {
+  const at = r.pos;
+  const end = r.lengthEnd();
+  const start = r.pos;
+  const found = IDS.find(r.buf, r.view, start, end);
+  if (found >= 0) {
+    r.pos = end;
+    return IDS.get(found);
+  }
+  r.pos = at;
+  const s = r.hex();
+  if (found >= -1024) IDS.put(-found - 1, r.buf, r.view, start, end, s);
+  return s;
+}
 
 /** Skips a field this decoder does not model, or throws when a known field has the wrong wire type. */
 function other(r: ProtoReader, t: number, m: MessageFields): void {
@@ -233,40 +263,27 @@ function readResourceSpans(r: ProtoReader, out: Span[]): void {
   }
 }
 
-/** Two passes for the same reason as {@link readResourceSpans}: `schema_url` follows the spans. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * One pass: a second pass over the spans, as {@link readResourceSpans} does
+ * over its few `ScopeSpans`, would touch every span twice, and those are cache
+ * misses. So the scope object is created first and its fields filled in as
+ * they arrive (`schema_url` usually after the spans); it is ours until this
+ * returns. When the message had neither `scope` nor `schema_url`, the spans are
+ * pointed at the shared {@link EMPTY_SCOPE} instead.
+ */
 function readScopeSpans(r: ProtoReader, resource: Resource, out: Span[]): void {
-  const start = r.pos;
-  let name = '';
-  let version = '';
+  const first = out.length;
+  const scope: Mutable<InstrumentationScope> = {
+    name: '',
+    version: '',
+    attributes: EMPTY_LIST,
+    droppedAttributesCount: 0,
+    schemaUrl: '',
+  };
   let attributes: KeyValue[] | undefined;
-  let dropped = 0;
-  let schemaUrl = '';
   let seenScope = false;
-  while (r.pos < r.end) {
-    const t = r.tag();
-    if (t === T2_LEN) r.pos = r.lengthEnd();
-    else if (t === T1_LEN) {
-      seenScope = true;
-      const end = r.lengthEnd();
-      const outer = r.end;
-      r.end = end;
-      while (r.pos < r.end) {
-        const u = r.tag();
-        if (u === T1_LEN) name = r.string();
-        else if (u === T2_LEN) version = r.string();
-        else if (u === T3_LEN) (attributes ??= []).push(readKeyValueField(r, 1));
-        else if (u === T4_VARINT) dropped = r.uint32();
-        else other(r, u, SCOPE);
-      }
-      r.end = outer;
-    } else if (t === T3_LEN) schemaUrl = r.string();
-    else other(r, t, SCOPE_SPANS);
-  }
-  const scope: InstrumentationScope =
-    !seenScope && schemaUrl === ''
-      ? EMPTY_SCOPE
-      : { name, version, attributes: attributes ?? EMPTY_LIST, droppedAttributesCount: dropped, schemaUrl };
-  r.pos = start;
   while (r.pos < r.end) {
     const t = r.tag();
     if (t === T2_LEN) {
@@ -275,7 +292,29 @@ function readScopeSpans(r: ProtoReader, resource: Resource, out: Span[]): void {
       r.end = end;
       out.push(readSpan(r, resource, scope));
       r.end = outer;
-    } else r.skip(t & 7);
+    } else if (t === T1_LEN) {
+      seenScope = true;
+      const end = r.lengthEnd();
+      const outer = r.end;
+      r.end = end;
+      // A repeated singular message field merges (protobuf encoding spec, "Last One Wins").
+      while (r.pos < r.end) {
+        const u = r.tag();
+        if (u === T1_LEN) scope.name = r.string();
+        else if (u === T2_LEN) scope.version = r.string();
+        else if (u === T3_LEN) {
+          attributes ??= [];
+          attributes.push(readKeyValueField(r, 1));
+          scope.attributes = attributes;
+        } else if (u === T4_VARINT) scope.droppedAttributesCount = r.uint32();
+        else other(r, u, SCOPE);
+      }
+      r.end = outer;
+    } else if (t === T3_LEN) scope.schemaUrl = r.string();
+    else other(r, t, SCOPE_SPANS);
+  }
+  if (!seenScope && scope.schemaUrl === '') {
+    for (let i = first; i < out.length; i++) (out[i] as Mutable<Span>).scope = EMPTY_SCOPE;
   }
 }
 
@@ -300,7 +339,7 @@ function readSpan(r: ProtoReader, resource: Resource, scope: InstrumentationScop
     const t = r.tag();
     switch (t) {
       case T1_LEN:
-        traceId = r.hex();
+        traceId = readId(r);
         break;
       case T2_LEN:
         spanId = r.hex();
@@ -426,7 +465,7 @@ function readLink(r: ProtoReader): SpanLink {
   let flags = 0;
   while (r.pos < r.end) {
     const t = r.tag();
-    if (t === T1_LEN) traceId = r.hex();
+    if (t === T1_LEN) traceId = readId(r);
     else if (t === T2_LEN) spanId = r.hex();
     else if (t === T3_LEN) traceState = r.string();
     else if (t === T4_LEN) (attributes ??= []).push(readKeyValueField(r, 1));
@@ -450,10 +489,16 @@ function readLink(r: ProtoReader): SpanLink {
  */
 function readKeyValueField(r: ProtoReader, depth: number): KeyValue {
   const buf = r.buf;
+  const view = r.view;
   const pos = r.pos;
   const kvLen = pos + 2 < r.end ? (buf[pos] as number) : 0x80;
   const end = pos + 1 + kvLen;
   if (kvLen < 0x80 && end <= r.end && buf[pos + 1] === T1_LEN) {
+    const found = ATTRIBUTES.find(buf, view, pos + 1, end);
+    if (found >= 0) {
+      r.pos = end;
+      return ATTRIBUTES.get(found);
+    }
     const kLen = buf[pos + 2] as number;
     const kEnd = pos + 3 + kLen;
     if (kLen < 0x80 && kEnd + 3 <= end && buf[kEnd] === T2_LEN) {
@@ -461,28 +506,29 @@ function readKeyValueField(r: ProtoReader, depth: number): KeyValue {
       const vs = kEnd + 2;
       if (vLen < 0x80 && vs + vLen === end) {
         const vt = buf[vs] as number;
+        let kv: KeyValue | undefined;
         if (vt === T1_LEN) {
           const sLen = buf[vs + 1] as number;
           if (sLen < 0x80 && vs + 2 + sLen === end) {
-            const key = KEYS.read(buf, r.view, pos + 3, kEnd);
-            const value = VALUES.read(buf, r.view, vs + 2, end);
-            r.pos = end;
-            return { key, value };
+            kv = { key: KEYS.read(buf, view, pos + 3, kEnd), value: readUtf8(buf, vs + 2, end) };
           }
         } else if (vt === T3_VARINT || vt === T2_VARINT) {
-          const key = KEYS.read(buf, r.view, pos + 3, kEnd);
           const outer = r.end;
           r.pos = vs + 1;
           r.end = end;
           const n = r.int64();
           r.end = outer;
-          if (r.pos === end) return { key, value: vt === T3_VARINT ? n : n !== 0n };
-          r.pos = pos;
+          if (r.pos === end) kv = { key: KEYS.read(buf, view, pos + 3, kEnd), value: vt === T3_VARINT ? n : n !== 0n };
         } else if (vt === T4_I64 && vs + 9 === end) {
-          const key = KEYS.read(buf, r.view, pos + 3, kEnd);
           r.pos = vs + 1;
-          return { key, value: r.double() };
+          kv = { key: KEYS.read(buf, view, pos + 3, kEnd), value: r.double() };
         }
+        if (kv !== undefined) {
+          if (found >= -ATTRIBUTE_SLOTS) ATTRIBUTES.put(-found - 1, buf, view, pos + 1, end, kv);
+          r.pos = end;
+          return kv;
+        }
+        r.pos = pos;
       }
     }
   }
@@ -595,7 +641,9 @@ export function encodeOtlpTraces(spans: readonly Span[]): Uint8Array {
   const groups = groupSpans(spans);
   for (let g = 0; g < groups.length; g++) {
     const group = groups[g]!;
-    const rsMark = w.fork(1);
+    // A resource's spans and a scope's spans usually take 16 KiB to 2 MiB: a
+    // 3-byte length. Reserving it up front saves moving the whole body.
+    const rsMark = w.forkReserved(1, 3);
     const resource = group.resource;
     if (resource.attributes.length > 0 || resource.droppedAttributesCount !== 0) {
       const m = w.fork(1);
@@ -608,7 +656,7 @@ export function encodeOtlpTraces(spans: readonly Span[]): Uint8Array {
     }
     for (let s = 0; s < group.scopes.length; s++) {
       const sg = group.scopes[s]!;
-      const ssMark = w.fork(2);
+      const ssMark = w.forkReserved(2, 3);
       const scope = sg.scope;
       if (scope.name !== '' || scope.version !== '' || scope.attributes.length > 0 || scope.droppedAttributesCount) {
         const m = w.fork(1);
@@ -623,15 +671,16 @@ export function encodeOtlpTraces(spans: readonly Span[]): Uint8Array {
       }
       const list = sg.spans;
       for (let i = 0; i < list.length; i++) {
-        const m = w.fork(2);
+        // Spans are nearly always 128 B to 16 KiB long: a 2-byte length.
+        const m = w.forkReserved(2, 2);
         writeSpan(w, list[i]!);
-        w.join(m);
+        w.joinReserved(m, 2);
       }
       if (scope.schemaUrl !== '') w.stringField(3, scope.schemaUrl);
-      w.join(ssMark);
+      w.joinReserved(ssMark, 3);
     }
     if (resource.schemaUrl !== '') w.stringField(3, resource.schemaUrl);
-    w.join(rsMark);
+    w.joinReserved(rsMark, 3);
   }
   const bytes = w.finish();
   if (w.buf.length > WRITER_KEEP_MAX) writer = new ProtoWriter(256 * 1024);

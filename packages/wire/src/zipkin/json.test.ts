@@ -294,6 +294,21 @@ describe('Zipkin JSON decoder robustness', () => {
     );
   });
 
+  it('maps a span with tens of thousands of tags and links (no quadratic work)', () => {
+    const tags: Record<string, string> = {};
+    const n = 20_000;
+    for (let i = 0; i < n; i++) {
+      tags[`otlp.link.${i}`] = `${'a'.repeat(31)}1|${'b'.repeat(15)}1|k=v|{"i":${i}}|0`;
+      tags[`app.tag.${i}`] = String(i);
+    }
+    const [s] = decodeZipkinJson(
+      JSON.stringify([{ traceId: '5af7183fb1d4cf5f', id: '352bff9a74ca9ad2', timestamp: 1, tags }]),
+    );
+    assert.equal(s?.links.length, n);
+    assert.deepEqual(s?.links[n - 1]?.attributes, [{ key: 'i', value: BigInt(n - 1) }]);
+    assert.equal(s?.attributes.length, n);
+  });
+
   it('survives deep nesting without recursion', () => {
     const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
     decodesOrRejects(deep);

@@ -96,8 +96,13 @@ export interface ZipkinSpan {
   localEndpoint: ZipkinEndpoint | undefined;
   remoteEndpoint: ZipkinEndpoint | undefined;
   annotations: ZipkinAnnotation[];
-  /** Tags in wire order; a repeated key keeps its last value. */
-  tags: Map<string, string>;
+  /**
+   * Tag keys in wire order, each once, beside {@link tagValues}. Parallel
+   * arrays rather than a `Map`: building a map per span was the largest
+   * cost of decoding.
+   */
+  tagKeys: string[];
+  tagValues: string[];
   debug: boolean;
   shared: boolean;
 }
@@ -259,38 +264,162 @@ export class ZipkinToModel {
   readonly #resources = new Map<string, Resource>();
   readonly #scopes = new Map<Resource, Map<string, InstrumentationScope>>();
 
-  /** The model span of `z`. Takes `z.tags` over (entries are removed as they are mapped). */
+  /** The model span of `z`. */
   span(z: ZipkinSpan): Span {
-    const tags = z.tags;
-    const resource = this.#resource(z, tags);
-    const scope = this.#scope(resource, tags);
-    const spanId = z.id;
-    // The collector drops a parent equal to the span itself (a cycle).
-    const parentSpanId = z.parentId === spanId ? '' : z.parentId;
-    let traceState = '';
-    // Zipkin has no INTERNAL kind: an absent (or unknown) kind is a local span.
-    const kind = TO_MODEL_KIND[z.kind] ?? SpanKind.INTERNAL;
-    let status: SpanStatus = UNSET_STATUS;
-    let links: readonly SpanLink[] = EMPTY;
-    let droppedAttributesCount = 0;
-    let droppedEventsCount = 0;
-    let droppedLinksCount = 0;
-    if (tags.size > 0) {
-      const ts = tags.get(TRACE_STATE);
-      if (ts !== undefined) {
-        traceState = ts;
-        tags.delete(TRACE_STATE);
+    const keys = z.tagKeys;
+    const values = z.tagValues;
+    const n = keys.length;
+    const serviceName = z.localEndpoint?.serviceName ?? '';
+
+    // Pass 1: the tags that map onto fields (the last one wins, as in a map).
+    let traceState: string | undefined;
+    let statusCode: string | undefined;
+    let statusDescription: string | undefined;
+    let error: string | undefined;
+    let spanKind: string | undefined;
+    let serviceTag: string | undefined;
+    let serviceSource: string | undefined;
+    let scopeName: string | undefined;
+    let scopeVersion: string | undefined;
+    let libraryName: string | undefined;
+    let libraryVersion: string | undefined;
+    let droppedAttributes: string | undefined;
+    let droppedEvents: string | undefined;
+    let droppedLinks: string | undefined;
+    // Index of the `otlp.link.N` tags, so that finding them stays linear.
+    let linkTags: Map<string, number> | undefined;
+    for (let i = 0; i < n; i++) {
+      const v = values[i] as string;
+      switch (keys[i]) {
+        case TRACE_STATE:
+          traceState = v;
+          break;
+        case STATUS_CODE:
+          statusCode = v;
+          break;
+        case STATUS_DESCRIPTION:
+          statusDescription = v;
+          break;
+        case ERROR:
+          error = v;
+          break;
+        case SPAN_KIND:
+          spanKind = v;
+          break;
+        case SERVICE_NAME:
+          serviceTag = v;
+          break;
+        case SERVICE_NAME_SOURCE:
+          serviceSource = v;
+          break;
+        case SCOPE_NAME:
+          scopeName = v;
+          break;
+        case SCOPE_VERSION:
+          scopeVersion = v;
+          break;
+        case LIBRARY_NAME:
+          libraryName = v;
+          break;
+        case LIBRARY_VERSION:
+          libraryVersion = v;
+          break;
+        case DROPPED_ATTRIBUTES:
+          droppedAttributes = v;
+          break;
+        case DROPPED_EVENTS:
+          droppedEvents = v;
+          break;
+        case DROPPED_LINKS:
+          droppedLinks = v;
+          break;
+        default:
+          if ((keys[i] as string).startsWith(LINK_PREFIX)) {
+            linkTags ??= new Map();
+            linkTags.set(keys[i] as string, i);
+          }
       }
-      if (z.kind === ZipkinKind.UNSPECIFIED && tags.get(SPAN_KIND) === 'internal') tags.delete(SPAN_KIND);
-      status = takeStatus(tags);
-      if (tags.has(`${LINK_PREFIX}0`)) links = takeLinks(tags);
-      droppedAttributesCount = takeCount(tags, DROPPED_ATTRIBUTES);
-      droppedEventsCount = takeCount(tags, DROPPED_EVENTS);
-      droppedLinksCount = takeCount(tags, DROPPED_LINKS);
     }
 
+    // What those tags become, and so which of them leave the attributes.
+    const serviceKey = serviceSource !== undefined && serviceSource !== '' ? serviceSource : SERVICE_NAME;
+    // OTel SDK exporters repeat the service name as a tag.
+    const dropServiceTag = serviceName !== '' && serviceTag === serviceName;
+    // Zipkin has no INTERNAL kind: an absent (or unknown) kind is a local span.
+    const kind = TO_MODEL_KIND[z.kind] ?? SpanKind.INTERNAL;
+    const dropSpanKind = z.kind === ZipkinKind.UNSPECIFIED && spanKind === 'internal';
+    const parsedCode = statusCode === undefined ? undefined : parseStatusCode(statusCode);
+    let code: number = parsedCode ?? StatusCode.UNSET;
+    // An unknown status code is kept as an attribute rather than silently read as UNSET.
+    let message = parsedCode !== undefined ? (statusDescription ?? '') : '';
+    if (error !== undefined) {
+      // Zipkin marks any span with an `error` tag as failed, whatever its value.
+      code = StatusCode.ERROR;
+      if (error !== 'true' && message === '') message = error;
+    }
+    // The older scope keys leave only when they agree with the newer ones.
+    const dropLibraryName = libraryName !== undefined && (scopeName === undefined || scopeName === libraryName);
+    const dropLibraryVersion =
+      libraryVersion !== undefined && (scopeVersion === undefined || scopeVersion === libraryVersion);
+    const droppedAttributesCount = parseCount(droppedAttributes);
+    const droppedEventsCount = parseCount(droppedEvents);
+    const droppedLinksCount = parseCount(droppedLinks);
+    let links: readonly SpanLink[] = EMPTY;
+    let linkKeys: Set<string> | undefined;
+    if (linkTags !== undefined) {
+      linkKeys = new Set();
+      links = takeLinks(linkTags, values, linkKeys);
+    }
+
+    // Pass 2: the attributes, and the tags that belong to the resource.
     const attributes: KeyValue[] = [];
-    for (const [key, value] of tags) attributes.push({ key, value });
+    let moved: KeyValue[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const key = keys[i] as string;
+      switch (key) {
+        case TRACE_STATE:
+        case SERVICE_NAME_SOURCE:
+        case SCOPE_NAME:
+        case SCOPE_VERSION:
+          continue;
+        case STATUS_CODE:
+        case STATUS_DESCRIPTION:
+          if (parsedCode !== undefined) continue;
+          break;
+        case ERROR:
+          if (error === 'true') continue;
+          break;
+        case SPAN_KIND:
+          if (dropSpanKind) continue;
+          break;
+        case SERVICE_NAME:
+          if (dropServiceTag) continue;
+          break;
+        case LIBRARY_NAME:
+          if (dropLibraryName) continue;
+          break;
+        case LIBRARY_VERSION:
+          if (dropLibraryVersion) continue;
+          break;
+        case DROPPED_ATTRIBUTES:
+          if (droppedAttributesCount >= 0) continue;
+          break;
+        case DROPPED_EVENTS:
+          if (droppedEventsCount >= 0) continue;
+          break;
+        case DROPPED_LINKS:
+          if (droppedLinksCount >= 0) continue;
+          break;
+        default:
+          if (linkKeys?.has(key) === true) continue;
+          if (key !== serviceKey && RESOURCE_TAGS.has(key)) {
+            moved ??= [];
+            moved.push({ key, value: values[i] as string });
+            continue;
+          }
+      }
+      attributes.push({ key, value: values[i] as string });
+    }
     endpointAttributes(attributes, z.localEndpoint, LOCAL_ADDRESS, LOCAL_PORT, LOCAL_IPV6, undefined);
     endpointAttributes(attributes, z.remoteEndpoint, PEER_ADDRESS, PEER_PORT, REMOTE_IPV6, PEER_SERVICE);
     if (z.debug) attributes.push({ key: DEBUG, value: true });
@@ -303,7 +432,7 @@ export class ZipkinToModel {
       startTimeUnixNano = 0n;
       attributes.push({ key: START_TIME_ABSENT, value: true });
     } else startTimeUnixNano = z.timestampMicros * 1000n;
-    const endTimeUnixNano = startTimeUnixNano + z.durationMicros * 1000n;
+    const endTimeUnixNano = z.durationMicros === 0n ? startTimeUnixNano : startTimeUnixNano + z.durationMicros * 1000n;
 
     let events: readonly SpanEvent[] = EMPTY;
     if (z.annotations.length > 0) {
@@ -312,53 +441,38 @@ export class ZipkinToModel {
       events = list;
     }
 
+    const resource = this.#resource(serviceName, serviceKey, moved);
+    const spanId = z.id;
     return {
       traceId: z.traceId.length === 16 ? `0000000000000000${z.traceId}` : z.traceId,
       spanId,
-      parentSpanId,
-      traceState,
+      // The collector drops a parent equal to the span itself (a cycle).
+      parentSpanId: z.parentId === spanId ? '' : z.parentId,
+      traceState: traceState ?? '',
       flags: 0,
       name: z.name,
       kind,
       startTimeUnixNano,
       endTimeUnixNano,
       attributes: attributes.length === 0 ? EMPTY : attributes,
-      droppedAttributesCount,
+      droppedAttributesCount: Math.max(0, droppedAttributesCount),
       events,
-      droppedEventsCount,
+      droppedEventsCount: Math.max(0, droppedEventsCount),
       links,
-      droppedLinksCount,
-      status,
+      droppedLinksCount: Math.max(0, droppedLinksCount),
+      status: code === StatusCode.UNSET && message === '' ? UNSET_STATUS : { code, message },
       resource,
-      scope,
+      scope: this.#scope(resource, scopeName ?? libraryName ?? '', scopeVersion ?? libraryVersion ?? ''),
     };
   }
 
-  #resource(z: ZipkinSpan, tags: Map<string, string>): Resource {
-    const serviceName = z.localEndpoint?.serviceName ?? '';
+  #resource(serviceName: string, serviceKey: string, moved: KeyValue[] | undefined): Resource {
     // 's' and 'c' prefixes keep the two key shapes from ever colliding.
-    let key = `s${serviceName}`;
-    let moved: [string, string][] | undefined;
-    let serviceKey = SERVICE_NAME;
-    if (tags.size > 0) {
-      const source = tags.get(SERVICE_NAME_SOURCE);
-      if (source !== undefined) {
-        tags.delete(SERVICE_NAME_SOURCE);
-        if (source !== '') serviceKey = source;
-      }
-      // OTel SDK exporters repeat the service name as a tag.
-      if (tags.get(SERVICE_NAME) === serviceName && serviceName !== '') tags.delete(SERVICE_NAME);
-      for (const [k, v] of tags) {
-        if (RESOURCE_TAGS.has(k) && k !== serviceKey) {
-          moved ??= [];
-          moved.push([k, v]);
-        }
-      }
-      if (moved !== undefined) {
-        for (const [k] of moved) tags.delete(k);
-        const sorted = moved.map(([k, v]) => JSON.stringify([k, v])).sort();
-        key = `c${JSON.stringify([serviceName, serviceKey, sorted])}`;
-      } else if (serviceKey !== SERVICE_NAME) key = `c${JSON.stringify([serviceName, serviceKey])}`;
+    let key: string;
+    if (moved === undefined && serviceKey === SERVICE_NAME) key = `s${serviceName}`;
+    else {
+      const sorted = (moved ?? []).map((kv) => JSON.stringify([kv.key, kv.value])).sort();
+      key = `c${JSON.stringify([serviceName, serviceName === '' ? '' : serviceKey, sorted])}`;
     }
     let resource = this.#resources.get(key);
     if (resource === undefined) {
@@ -366,7 +480,7 @@ export class ZipkinToModel {
       else {
         const attributes: KeyValue[] = [];
         if (serviceName !== '') attributes.push({ key: serviceKey, value: serviceName });
-        if (moved !== undefined) for (const [k, v] of moved) attributes.push({ key: k, value: v });
+        if (moved !== undefined) for (const kv of moved) attributes.push(kv);
         resource = { attributes, droppedAttributesCount: 0, schemaUrl: '' };
       }
       this.#resources.set(key, resource);
@@ -374,10 +488,7 @@ export class ZipkinToModel {
     return resource;
   }
 
-  #scope(resource: Resource, tags: Map<string, string>): InstrumentationScope {
-    if (tags.size === 0) return EMPTY_SCOPE;
-    const name = takeEither(tags, SCOPE_NAME, LIBRARY_NAME);
-    const version = takeEither(tags, SCOPE_VERSION, LIBRARY_VERSION);
+  #scope(resource: Resource, name: string, version: string): InstrumentationScope {
     if (name === '' && version === '') return EMPTY_SCOPE;
     let byName = this.#scopes.get(resource);
     if (byName === undefined) {
@@ -395,46 +506,6 @@ export class ZipkinToModel {
 }
 
 /**
- * The value of `key` (else of `older`), removing both when they agree; when
- * they disagree the older key stays behind as an attribute.
- */
-function takeEither(tags: Map<string, string>, key: string, older: string): string {
-  const v = tags.get(key);
-  const o = tags.get(older);
-  if (v !== undefined) tags.delete(key);
-  if (o !== undefined && (v === undefined || o === v)) tags.delete(older);
-  return v ?? o ?? '';
-}
-
-/** Status from `otel.status_code`, `otel.status_description` and `error`, removing what it uses. */
-function takeStatus(tags: Map<string, string>): SpanStatus {
-  let code: number = StatusCode.UNSET;
-  let message = '';
-  const codeTag = tags.get(STATUS_CODE);
-  if (codeTag !== undefined) {
-    const parsed = parseStatusCode(codeTag);
-    // An unknown value is kept as an attribute rather than silently read as UNSET.
-    if (parsed !== undefined) {
-      code = parsed;
-      tags.delete(STATUS_CODE);
-      const description = tags.get(STATUS_DESCRIPTION);
-      if (description !== undefined) {
-        message = description;
-        tags.delete(STATUS_DESCRIPTION);
-      }
-    }
-  }
-  const error = tags.get(ERROR);
-  if (error !== undefined) {
-    // Zipkin marks any span with an `error` tag as failed, whatever its value.
-    code = StatusCode.ERROR;
-    if (error === 'true') tags.delete(ERROR);
-    else if (message === '') message = error;
-  }
-  return code === StatusCode.UNSET && message === '' ? UNSET_STATUS : { code, message };
-}
-
-/**
  * `STATUS_CODE_ERROR` (collector), `Error` (older collector exporter) and
  * `ERROR` (OTel SDK exporters, the spec) all name the same code.
  */
@@ -447,14 +518,10 @@ function parseStatusCode(s: string): number | undefined {
   return undefined;
 }
 
-/** A `otel.dropped_*_count` tag as a number, removed when it is a valid uint32. */
-function takeCount(tags: Map<string, string>, key: string): number {
-  const v = tags.get(key);
-  if (v === undefined) return 0;
-  const n = parseUint32(v);
-  if (n === undefined) return 0;
-  tags.delete(key);
-  return n;
+/** A `otel.dropped_*_count` tag value as a number; -1 when absent or not a uint32 (it then stays an attribute). */
+function parseCount(v: string | undefined): number {
+  if (v === undefined) return -1;
+  return parseUint32(v) ?? -1;
 }
 
 function parseUint32(s: string): number | undefined {
@@ -473,16 +540,16 @@ function parseUint32(s: string): number | undefined {
  * (`traceId|spanId|traceState|{json attributes}|droppedAttributesCount`),
  * read from N = 0 until one is missing. A malformed one stays an attribute.
  */
-function takeLinks(tags: Map<string, string>): SpanLink[] {
+function takeLinks(index: Map<string, number>, values: readonly string[], used: Set<string>): SpanLink[] {
   const links: SpanLink[] = [];
-  for (let i = 0; ; i++) {
-    const key = `${LINK_PREFIX}${i}`;
-    const v = tags.get(key);
-    if (v === undefined) break;
-    const link = parseLink(v);
+  for (let n = 0; ; n++) {
+    const key = `${LINK_PREFIX}${n}`;
+    const at = index.get(key);
+    if (at === undefined) break;
+    const link = parseLink(values[at] as string);
     if (link !== undefined) {
       links.push(link);
-      tags.delete(key);
+      used.add(key);
     }
   }
   return links;
@@ -749,7 +816,8 @@ export class ModelToZipkin {
       localEndpoint,
       remoteEndpoint,
       annotations,
-      tags,
+      tagKeys: [...tags.keys()],
+      tagValues: [...tags.values()],
       debug,
       shared,
     };

@@ -104,7 +104,10 @@ function protoObjectToJson(p: Json): Json {
   for (const k of ['kind', 'name', 'timestamp', 'duration'] as const) if (p[k] !== undefined) out[k] = p[k];
   if (p.localEndpoint !== undefined) out.localEndpoint = ep(p.localEndpoint as Json);
   if (p.remoteEndpoint !== undefined) out.remoteEndpoint = ep(p.remoteEndpoint as Json);
-  if (Array.isArray(p.annotations) && p.annotations.length > 0) out.annotations = p.annotations;
+  if (Array.isArray(p.annotations) && p.annotations.length > 0) {
+    // proto3 leaves out an empty value; JSON writes it.
+    out.annotations = (p.annotations as Json[]).map((a) => ({ timestamp: a.timestamp, value: a.value ?? '' }));
+  }
   if (p.tags !== undefined && Object.keys(p.tags as Json).length > 0) out.tags = { ...(p.tags as Json) };
   if (p.debug === true) out.debug = true;
   if (p.shared === true) out.shared = true;
@@ -298,6 +301,29 @@ describe('Zipkin proto3 decoding details', () => {
     ]);
   });
 
+  it('keeps the last value of a key repeated among many tags', () => {
+    const span = raw((w) => {
+      required(w);
+      w.uint32((6 << 3) | 1).fixed64(1);
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < 40; i++) {
+          const entry = raw((e) =>
+            e
+              .uint32((1 << 3) | 2)
+              .string(`k${i}`)
+              .uint32((2 << 3) | 2)
+              .string(`${round}`),
+          );
+          w.uint32((11 << 3) | 2).bytes(entry);
+        }
+      }
+    });
+    const [s] = decodeZipkinProto(listOf(span));
+    assert.equal(s?.attributes.length, 40);
+    assert.deepEqual(s?.attributes[39], { key: 'k39', value: '1' });
+    assert.ok(s?.attributes.every((kv) => kv.value === '1'));
+  });
+
   it('reads an unknown kind as INTERNAL and ignores malformed addresses and ports', () => {
     const span = raw((w) => {
       required(w);
@@ -407,7 +433,7 @@ describe('Zipkin proto3 errors', () => {
     rejects(Uint8Array.of(0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f), WireErrorCode.TRUNCATED, /length 4294967295/);
     rejects(Uint8Array.of(0x00, 0x00), WireErrorCode.BAD_FIELD_NUMBER, /field number 0/);
     rejects(
-      Uint8Array.of(0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
+      Uint8Array.of(0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
       WireErrorCode.BAD_VARINT,
       /varint/,
     );

@@ -51,8 +51,10 @@ const T = {
   ENTRY_VALUE: (2 << 3) | WireType.LEN,
 } as const;
 
-/** nanoseconds must stay below 2^64 (OTLP's fixed64); µs timestamps beyond this are not real. */
+/** Nanoseconds must fit OTLP's fixed64; µs times beyond that are not real. */
 const MAX_NANOS = (1n << 64n) - 1n;
+/** Below this many µs, start + duration in ns fits 64 bits whatever the other value (2 * 2^53 * 1000 < 2^64). */
+const SAFE_MICROS = 1n << 53n;
 
 /**
  * Decodes a Zipkin proto3 `ListOfSpans` (the protobuf body of
@@ -96,7 +98,9 @@ function readSpan(r: ProtoReader, index: number): ZipkinSpan {
   let localEndpoint: ZipkinEndpoint | undefined;
   let remoteEndpoint: ZipkinEndpoint | undefined;
   const annotations: ZipkinAnnotation[] = [];
-  const tags = new Map<string, string>();
+  const tagKeys: string[] = [];
+  const tagValues: string[] = [];
+  let tagIndex: Map<string, number> | undefined;
   let debug = false;
   let shared = false;
   while (r.pos < r.end) {
@@ -148,7 +152,8 @@ function readSpan(r: ProtoReader, index: number): ZipkinSpan {
         break;
       case 11:
         if (tag !== T.TAG) r.wrongType(`spans[${index}].tags`, tag, WireType.LEN);
-        readTag(r, tags);
+        readTag(r);
+        tagIndex = addTag(tagKeys, tagValues, entryKey, entryValue, tagIndex);
         break;
       case 12:
         if (tag !== T.DEBUG) r.wrongType(`spans[${index}].debug`, tag, WireType.VARINT);
@@ -164,7 +169,11 @@ function readSpan(r: ProtoReader, index: number): ZipkinSpan {
   }
   if (traceId === '') throw badField(`spans[${index}].trace_id`, 'required', start);
   if (id === '') throw badField(`spans[${index}].id`, 'required', start);
-  if (timestampMicros * 1000n + durationMicros * 1000n > MAX_NANOS) {
+  // Comparisons first: they allocate nothing, unlike the BigInt arithmetic.
+  if (
+    (timestampMicros >= SAFE_MICROS || durationMicros >= SAFE_MICROS) &&
+    timestampMicros * 1000n + durationMicros * 1000n > MAX_NANOS
+  ) {
     throw badField(`spans[${index}].timestamp`, 'timestamp plus duration overflows 64-bit nanoseconds', start);
   }
   if (localEndpoint !== undefined && isEmptyEndpoint(localEndpoint)) localEndpoint = undefined;
@@ -180,7 +189,8 @@ function readSpan(r: ProtoReader, index: number): ZipkinSpan {
     localEndpoint,
     remoteEndpoint,
     annotations,
-    tags,
+    tagKeys,
+    tagValues,
     debug,
     shared,
   };
@@ -285,36 +295,78 @@ function readAnnotation(r: ProtoReader): ZipkinAnnotation {
     }
   }
   r.end = outer;
-  if (timestampMicros * 1000n > MAX_NANOS) {
+  if (timestampMicros >= SAFE_MICROS && timestampMicros * 1000n > MAX_NANOS) {
     throw badField('Annotation.timestamp', 'overflows 64-bit nanoseconds', end);
   }
   return { timestampMicros, value };
 }
 
-/** One `map<string, string>` entry; a repeated key keeps its last value, as protobuf maps do. */
-function readTag(r: ProtoReader, tags: Map<string, string>): void {
+/** The key and value of the last map entry read by {@link readTag} (no object per entry). */
+let entryKey = '';
+let entryValue = '';
+
+/** Reads one `map<string, string>` entry into {@link entryKey} / {@link entryValue}; absent fields are ''. */
+function readTag(r: ProtoReader): void {
   const end = r.lengthEnd();
   const outer = r.end;
   r.end = end;
-  let key = '';
-  let value = '';
+  entryKey = '';
+  entryValue = '';
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1:
         if (tag !== T.ENTRY_KEY) r.wrongType('Span.TagsEntry.key', tag, WireType.LEN);
-        key = r.string();
+        entryKey = r.string();
         break;
       case 2:
         if (tag !== T.ENTRY_VALUE) r.wrongType('Span.TagsEntry.value', tag, WireType.LEN);
-        value = r.string();
+        entryValue = r.string();
         break;
       default:
         r.skip(tag & 7);
     }
   }
   r.end = outer;
-  tags.set(key, value);
+}
+
+/** Up to this many tags a repeated key is found by a linear scan; beyond, through a map. */
+const LINEAR_TAGS = 16;
+
+/**
+ * Adds a tag; a repeated key replaces the earlier value, as protobuf maps do.
+ * Returns the key index once there are too many tags for a linear scan.
+ */
+function addTag(
+  keys: string[],
+  values: string[],
+  key: string,
+  value: string,
+  index: Map<string, number> | undefined,
+): Map<string, number> | undefined {
+  if (index !== undefined) {
+    const at = index.get(key);
+    if (at !== undefined) {
+      values[at] = value;
+      return index;
+    }
+    index.set(key, keys.length);
+  } else {
+    for (let j = 0; j < keys.length; j++) {
+      if (keys[j] === key) {
+        values[j] = value;
+        return undefined;
+      }
+    }
+    if (keys.length === LINEAR_TAGS) {
+      index = new Map();
+      for (let j = 0; j < keys.length; j++) index.set(keys[j] as string, j);
+      index.set(key, keys.length);
+    }
+  }
+  keys.push(key);
+  values.push(value);
+  return index;
 }
 
 function badField(path: string, problem: string, offset: number): WireDecodeError {
@@ -360,7 +412,9 @@ function writeSpan(w: ProtoWriter, z: ZipkinSpan): void {
     if (a.value !== '') w.stringField(2, a.value);
     w.join(m);
   }
-  for (const [k, v] of z.tags) {
+  for (let i = 0; i < z.tagKeys.length; i++) {
+    const k = z.tagKeys[i] as string;
+    const v = z.tagValues[i] as string;
     const m = w.fork(11);
     if (k !== '') w.stringField(1, k);
     if (v !== '') w.stringField(2, v);

@@ -1,0 +1,115 @@
+/** The `traceloom` command run as a user runs it: through bin/traceloom.js, in a child process. */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { send } from '../receivers/fixtures/http.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/traceloom.js', import.meta.url));
+
+interface Run {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, out: () => out, err: () => err, exited };
+}
+
+/** Waits until `text()` matches `re` (or the child exits / 20 s pass), returning the match. */
+async function waitFor(r: Run, text: () => string, re: RegExp): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + 20_000;
+  let done = false;
+  void r.exited.then(() => {
+    done = true;
+  });
+  for (;;) {
+    const m = re.exec(text());
+    if (m !== null) return m;
+    if (done || Date.now() > deadline) assert.fail(`no ${re} in output:\n${r.out()}\n${r.err()}`);
+    await new Promise((res) => setTimeout(res, 25));
+  }
+}
+
+describe('traceloom CLI', () => {
+  it('prints where to send data, counts what arrives, and stops cleanly on SIGTERM', async () => {
+    const r = run(
+      ['start', '--host', '127.0.0.1', '--otlp-http-port', '0', '--zipkin-port', '0', '--log-interval', '0.2'],
+      { TRACELOOM_OTLP_GRPC_PORT: 'off', TRACELOOM_JAEGER_PORT: 'off' },
+    );
+    try {
+      const otlp = await waitFor(r, r.out, /OTLP\/HTTP {2}http:\/\/127\.0\.0\.1:(\d+)\/v1\/traces/);
+      const zipkin = await waitFor(r, r.out, /Zipkin {5}http:\/\/127\.0\.0\.1:(\d+)\/api\/v2\/spans/);
+      assert.match(r.out(), /OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/127\.0\.0\.1:\d+\n/);
+      assert.doesNotMatch(r.out(), /OTLP\/gRPC|Jaeger /, 'receivers turned off are not listed');
+      assert.ok(Number(otlp[1]) > 0);
+      const reply = await send(Number(zipkin[1]), {
+        path: '/api/v2/spans',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([
+          { traceId: '5af7183fb1d4cf5f5af7183fb1d4cf5f', id: '6b221d5bc9e6496c', name: 'a', timestamp: 1, duration: 1 },
+          { traceId: '5af7183fb1d4cf5f5af7183fb1d4cf5f', id: '6b221d5bc9e6496d', name: 'b', timestamp: 1, duration: 1 },
+        ]),
+      });
+      assert.equal(reply.status, 202);
+      await waitFor(r, r.out, /received 2 spans in the last 0\.2s \(zipkin 2\); 2 in total/);
+      r.child.kill('SIGTERM');
+      assert.equal(await r.exited, 0);
+      assert.match(r.out(), /stopped; received 2 spans in total \(zipkin 2\)/);
+    } finally {
+      r.child.kill('SIGKILL');
+    }
+  });
+
+  it('exits 1 with the port and the flag to change it when a port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
+    const busy = (blocker.address() as { port: number }).port;
+    try {
+      const r = run([
+        '--host',
+        '127.0.0.1',
+        '--otlp-http-port',
+        String(busy),
+        '--otlp-grpc-port',
+        'off',
+        '--zipkin-port',
+        'off',
+        '--jaeger-port',
+        'off',
+      ]);
+      assert.equal(await r.exited, 1);
+      assert.match(
+        r.err(),
+        new RegExp(`TL_ERR_PORT_IN_USE: OTLP/HTTP cannot listen on 127\\.0\\.0\\.1:${busy}.*--otlp-http-port`),
+      );
+    } finally {
+      await new Promise<void>((res) => blocker.close(() => res()));
+    }
+  });
+
+  it('exits 2 on a bad flag and 0 on --help', async () => {
+    const bad = run(['--zipkin-port', 'nine']);
+    assert.equal(await bad.exited, 2);
+    assert.match(bad.err(), /TL_ERR_BAD_CONFIG: --zipkin-port must be a port number/);
+    const help = run(['--help']);
+    assert.equal(await help.exited, 0);
+    assert.match(help.out(), /^Usage: traceloom \[start\] \[options\]/);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * A direct-mapped cache from a short run of encoded bytes to the immutable
+ * object decoded from them, so that an attribute seen before (same key, same
+ * value: `http.request.method=GET`, `server.port=8080`) costs one hash and one
+ * comparison instead of two string decodes, maybe a `bigint`, and an object.
+ *
+ * Objects handed out are shared between spans and between calls, like the
+ * resource of a `ResourceSpans`; the model's types are `readonly`, and only
+ * values without mutable parts (strings, numbers, booleans, bigints; no byte
+ * arrays, arrays or key-value lists) may be stored.
+ */
+export class InternTable<T> {
+  private readonly mask: number;
+  private readonly maxBytes: number;
+  /** Bytes per slot: a 4-byte length, then the key bytes. */
+  private readonly stride: number;
+  private readonly arena: Uint8Array;
+  /** Read a word at a time; a DataView, so that byte order cannot matter. */
+  private readonly words: DataView;
+  private readonly values: (T | undefined)[];
+
+  /** `slots` must be a power of two; `maxBytes` + 4 is best a multiple of 64 (a cache line). */
+  constructor(slots: number, maxBytes: number) {
+    this.mask = slots - 1;
+    this.maxBytes = maxBytes;
+    this.stride = (maxBytes + 4 + 3) & ~3;
+    this.arena = new Uint8Array(slots * this.stride);
+    this.words = new DataView(this.arena.buffer);
+    for (let i = 0; i < slots; i++) this.words.setInt32(i * this.stride, -1, true);
+    this.values = new Array<T | undefined>(slots).fill(undefined);
+  }
+
+  /**
+   * Looks up `buf[start, end)` (at least 4 bytes; `view` a DataView over
+   * exactly `buf`). Returns the slot index (>= 0) on a hit, for {@link get};
+   * on a miss `-slot - 1`, for {@link put}; and -1 - `slots` when the key is
+   * too long to be cached.
+   */
+  find(buf: Uint8Array, view: DataView, start: number, end: number): number {
+    const n = end - start;
+    if (n > this.maxBytes || n < 4) return -1 - (this.mask + 1);
+    let h = Math.imul(view.getInt32(start, true) ^ n, 0x9e3779b1);
+    h = Math.imul(h ^ view.getInt32(start + ((n - 4) >> 1), true), 0x85ebca6b);
+    h = Math.imul(h ^ view.getInt32(end - 4, true), 0xc2b2ae35);
+    const slot = (h ^ (h >>> 15)) & this.mask;
+    const words = this.words;
+    const base = slot * this.stride;
+    if (words.getInt32(base, true) !== n) return -slot - 1;
+    const bytes = base + 4;
+    const whole = n & ~3;
+    let i = 0;
+    while (i < whole && words.getInt32(bytes + i, true) === view.getInt32(start + i, true)) i += 4;
+    if (i < whole) return -slot - 1;
+    const arena = this.arena;
+    while (i < n && arena[bytes + i] === buf[start + i]) i++;
+    return i === n ? slot : -slot - 1;
+  }
+
+  /** The object in slot `slot` (a value {@link find} returned). */
+  get(slot: number): T {
+    return this.values[slot] as T;
+  }
+
+  /** Stores `value` for `buf[start, end)` in the slot a missing {@link find} named (`-result - 1`). */
+  put(slot: number, buf: Uint8Array, view: DataView, start: number, end: number, value: T): void {
+    const n = end - start;
+    const words = this.words;
+    const base = slot * this.stride;
+    words.setInt32(base, n, true);
+    const bytes = base + 4;
+    const whole = n & ~3;
+    let i = 0;
+    for (; i < whole; i += 4) words.setInt32(bytes + i, view.getInt32(start + i, true), true);
+    const arena = this.arena;
+    for (; i < n; i++) arena[bytes + i] = buf[start + i] as number;
+    this.values[slot] = value;
+  }
+}
