@@ -1,8 +1,7 @@
+export type { ErrorCodeInfo, RequestErrorCode } from './errors.ts';
 export {
-  type ErrorCodeInfo,
   errorInfo,
   GrpcCode,
-  type RequestErrorCode,
   SERVER_ERRORS,
   ServerError,
   ServerErrorCode,

@@ -36,7 +36,13 @@ function ascii16(b: Uint8Array, s: number, n: number): string {
     case 4:
       return fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number);
     case 5:
-      return fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number, b[s + 4] as number);
+      return fromCharCode(
+        b[s] as number,
+        b[s + 1] as number,
+        b[s + 2] as number,
+        b[s + 3] as number,
+        b[s + 4] as number,
+      );
     case 6:
       return fromCharCode(
         b[s] as number,

@@ -238,8 +238,10 @@ function readResourceSpans(r: ProtoReader, out: Span[]): void {
       // A repeated singular message field merges (protobuf encoding spec, "Last One Wins").
       while (r.pos < r.end) {
         const u = r.tag();
-        if (u === T1_LEN) (attributes ??= []).push(readKeyValueField(r, 1));
-        else if (u === T2_VARINT) dropped = r.uint32();
+        if (u === T1_LEN) {
+          attributes ??= [];
+          attributes.push(readKeyValueField(r, 1));
+        } else if (u === T2_VARINT) dropped = r.uint32();
         else other(r, u, RESOURCE);
       }
       r.end = outer;
@@ -363,7 +365,8 @@ function readSpan(r: ProtoReader, resource: Resource, scope: InstrumentationScop
         endTimeUnixNano = r.fixed64();
         break;
       case T9_LEN:
-        (attributes ??= []).push(readKeyValueField(r, 1));
+        attributes ??= [];
+        attributes.push(readKeyValueField(r, 1));
         break;
       case T10_VARINT:
         droppedAttributesCount = r.uint32();
@@ -372,7 +375,8 @@ function readSpan(r: ProtoReader, resource: Resource, scope: InstrumentationScop
         const end = r.lengthEnd();
         const outer = r.end;
         r.end = end;
-        (events ??= []).push(readEvent(r));
+        events ??= [];
+        events.push(readEvent(r));
         r.end = outer;
         break;
       }
@@ -383,7 +387,8 @@ function readSpan(r: ProtoReader, resource: Resource, scope: InstrumentationScop
         const end = r.lengthEnd();
         const outer = r.end;
         r.end = end;
-        (links ??= []).push(readLink(r));
+        links ??= [];
+        links.push(readLink(r));
         r.end = outer;
         break;
       }
@@ -447,8 +452,10 @@ function readEvent(r: ProtoReader): SpanEvent {
   let droppedAttributesCount = 0;
   while (r.pos < r.end) {
     const t = r.tag();
-    if (t === T3_LEN) (attributes ??= []).push(readKeyValueField(r, 1));
-    else if (t === T1_I64) timeUnixNano = r.fixed64();
+    if (t === T3_LEN) {
+      attributes ??= [];
+      attributes.push(readKeyValueField(r, 1));
+    } else if (t === T1_I64) timeUnixNano = r.fixed64();
     else if (t === T2_LEN) name = r.cachedString(VALUES);
     else if (t === T4_VARINT) droppedAttributesCount = r.uint32();
     else other(r, t, EVENT);
@@ -468,8 +475,10 @@ function readLink(r: ProtoReader): SpanLink {
     if (t === T1_LEN) traceId = readId(r);
     else if (t === T2_LEN) spanId = r.hex();
     else if (t === T3_LEN) traceState = r.string();
-    else if (t === T4_LEN) (attributes ??= []).push(readKeyValueField(r, 1));
-    else if (t === T5_VARINT) droppedAttributesCount = r.uint32();
+    else if (t === T4_LEN) {
+      attributes ??= [];
+      attributes.push(readKeyValueField(r, 1));
+    } else if (t === T5_VARINT) droppedAttributesCount = r.uint32();
     else if (t === T6_I32) flags = r.fixed32();
     else other(r, t, LINK);
   }
@@ -491,7 +500,8 @@ function readKeyValueField(r: ProtoReader, depth: number): KeyValue {
   const buf = r.buf;
   const view = r.view;
   const pos = r.pos;
-  const kvLen = pos + 2 < r.end ? (buf[pos] as number) : 0x80;
+  // Past the depth limit the general path throws TOO_DEEP.
+  const kvLen = pos + 2 < r.end && depth <= MAX_ANY_VALUE_DEPTH ? (buf[pos] as number) : 0x80;
   const end = pos + 1 + kvLen;
   if (kvLen < 0x80 && end <= r.end && buf[pos + 1] === T1_LEN) {
     const found = ATTRIBUTES.find(buf, view, pos + 1, end);
@@ -687,11 +697,70 @@ export function encodeOtlpTraces(spans: readonly Span[]): Uint8Array {
   return bytes;
 }
 
+/** Byte value of a pair of hex digits by `(first char code << 7) | second char code`; -1 when not hex. */
+const HEX_PAIR = new Int16Array(128 * 128).fill(-1);
+{
+  const digits = '0123456789abcdefABCDEF';
+  for (const a of digits) {
+    for (const b of digits) HEX_PAIR[(a.charCodeAt(0) << 7) | b.charCodeAt(0)] = Number.parseInt(a + b, 16);
+  }
+}
+
+/**
+ * Writes an id field from hex, a table lookup per byte. Ids come from the
+ * model, which keeps them valid; a pair that is not hex still writes 0 rather
+ * than garbage, and an odd trailing digit is dropped.
+ */
+function writeId(w: ProtoWriter, field: number, hex: string): void {
+  const n = hex.length >>> 1;
+  w.ensure(2 + n);
+  const buf = w.buf;
+  let p = w.pos;
+  buf[p++] = (field << 3) | LEN;
+  buf[p++] = n;
+  if (n >= 0x80) {
+    w.hexField(field, hex);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const hi = hex.charCodeAt(2 * i);
+    const lo = hex.charCodeAt(2 * i + 1);
+    const v = hi < 128 && lo < 128 ? (HEX_PAIR[(hi << 7) | lo] as number) : -1;
+    buf[p++] = Math.max(v, 0);
+  }
+  w.pos = p;
+}
+
+/** The last trace id written and its bytes: spans of one trace usually come together, often as one string instance. */
+let lastTraceId = '';
+const lastTraceIdBytes = new Uint8Array(18);
+let lastTraceIdLength = 0;
+
+function writeTraceId(w: ProtoWriter, hex: string): void {
+  if (hex === lastTraceId) {
+    const n = lastTraceIdLength;
+    w.ensure(n);
+    const buf = w.buf;
+    const p = w.pos;
+    for (let i = 0; i < n; i++) buf[p + i] = lastTraceIdBytes[i] as number;
+    w.pos = p + n;
+    return;
+  }
+  const start = w.pos;
+  writeId(w, 1, hex);
+  const n = w.pos - start;
+  if (n <= lastTraceIdBytes.length) {
+    lastTraceIdBytes.set(w.buf.subarray(start, w.pos));
+    lastTraceIdLength = n;
+    lastTraceId = hex;
+  }
+}
+
 function writeSpan(w: ProtoWriter, s: Span): void {
-  if (s.traceId !== '') w.hexField(1, s.traceId);
-  if (s.spanId !== '') w.hexField(2, s.spanId);
+  if (s.traceId !== '') writeTraceId(w, s.traceId);
+  if (s.spanId !== '') writeId(w, 2, s.spanId);
   if (s.traceState !== '') w.stringField(3, s.traceState);
-  if (s.parentSpanId !== '') w.hexField(4, s.parentSpanId);
+  if (s.parentSpanId !== '') writeId(w, 4, s.parentSpanId);
   if (s.name !== '') w.stringField(5, s.name);
   if (s.kind !== 0) {
     w.tag(6, VARINT);
@@ -768,13 +837,88 @@ function writeSpan(w: ProtoWriter, s: Span): void {
   }
 }
 
+/** `field` is 1 to 15, so that its tag takes one byte (the fast path writes it directly). */
 function writeKeyValues(w: ProtoWriter, field: number, kvs: readonly KeyValue[]): void {
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
-    const m = w.fork(field);
-    writeKeyValueBody(w, kv);
-    w.join(m);
+    if (!writeShortKeyValue(w, field, kv)) {
+      const m = w.fork(field);
+      writeKeyValueBody(w, kv);
+      w.join(m);
+    }
   }
+}
+
+/**
+ * The usual attribute in one go: an ASCII key and an ASCII string, a small
+ * non-negative int, a bool or a double, all of it under 128 bytes, so every
+ * length is one byte and known from the string lengths before writing. The
+ * generic path (fork/join per message, a call per field) costs about twice
+ * as much. Returns false, having written nothing, for anything else.
+ */
+function writeShortKeyValue(w: ProtoWriter, field: number, kv: KeyValue): boolean {
+  const key = kv.key;
+  const value = kv.value;
+  const kLen = key.length;
+  // Bytes of the AnyValue member: tag + payload.
+  let member: number;
+  let intValue = 0;
+  if (typeof value === 'string') member = 2 + value.length;
+  else if (typeof value === 'bigint') {
+    if (value < 0n || value >= 0x10000000n) return false;
+    intValue = Number(value);
+    member = intValue < 0x80 ? 2 : intValue < 0x4000 ? 3 : intValue < 0x200000 ? 4 : 5;
+  } else if (typeof value === 'boolean') member = 2;
+  else if (typeof value === 'number') member = 9;
+  else return false;
+  if (typeof value === 'string' && value.length >= 0x80) return false;
+  // KeyValue body: [0x0a kLen key] (omitted when key is '') + [0x12 member-len member].
+  const body = (kLen === 0 ? 0 : 2 + kLen) + 2 + member;
+  if (kLen >= 0x80 || body >= 0x80) return false;
+  w.ensure(2 + body);
+  const buf = w.buf;
+  const start = w.pos;
+  let p = start;
+  buf[p++] = (field << 3) | LEN;
+  buf[p++] = body;
+  if (kLen !== 0) {
+    buf[p++] = T1_LEN;
+    buf[p++] = kLen;
+    for (let i = 0; i < kLen; i++) {
+      const c = key.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[p++] = c;
+    }
+  }
+  buf[p++] = T2_LEN;
+  buf[p++] = member;
+  if (typeof value === 'string') {
+    buf[p++] = T1_LEN;
+    const n = value.length;
+    buf[p++] = n;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[p++] = c;
+    }
+  } else if (typeof value === 'bigint') {
+    buf[p++] = T3_VARINT;
+    let v = intValue;
+    while (v > 0x7f) {
+      buf[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[p++] = v;
+  } else if (typeof value === 'boolean') {
+    buf[p++] = T2_VARINT;
+    buf[p++] = value ? 1 : 0;
+  } else {
+    buf[p++] = T4_I64;
+    w.view.setFloat64(p, value as number, true);
+    p += 8;
+  }
+  w.pos = p;
+  return true;
 }
 
 function writeKeyValueBody(w: ProtoWriter, kv: KeyValue): void {

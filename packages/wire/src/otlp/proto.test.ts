@@ -1,0 +1,348 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EMPTY_RESOURCE, EMPTY_SCOPE, type Span, UNSET_STATUS } from '@traceloom/model';
+import fc from 'fast-check';
+import { WireDecodeError, WireErrorCode } from '../errors.ts';
+import { ProtoWriter } from '../internal/proto-writer.ts';
+import { assertSameSpans, assertSharing, decodesOrRejects, groupedOrder, rejects } from './fixtures/assert.ts';
+import { arbSpans, baseSpan, EVERY_VALUE, sampleSpans } from './fixtures/spans.ts';
+import { decodeOtlpTraces, encodeOtlpTraces } from './proto.ts';
+
+/** A message built by hand: `build` writes the fields of one span, wrapped in TracesData > ResourceSpans > ScopeSpans. */
+function oneSpan(build: (w: ProtoWriter) => void): Uint8Array {
+  const w = new ProtoWriter(256);
+  const rs = w.fork(1);
+  const ss = w.fork(2);
+  const sp = w.fork(2);
+  build(w);
+  w.join(sp);
+  w.join(ss);
+  w.join(rs);
+  return w.finish();
+}
+
+describe('OTLP protobuf round trip', () => {
+  it('keeps every field of the sample spans', () => {
+    const spans = sampleSpans();
+    const decoded = decodeOtlpTraces(encodeOtlpTraces(spans));
+    assertSameSpans(decoded, spans);
+    assertSharing(spans, decoded);
+  });
+
+  it('keeps every attribute value type exactly (int64 extremes, NaN, bytes, nesting, unicode)', () => {
+    const [first] = decodeOtlpTraces(encodeOtlpTraces([baseSpan({ attributes: EVERY_VALUE })]));
+    assert.ok(first);
+    const byKey = new Map(first.attributes.map((a) => [a.key, a.value]));
+    assert.equal(byKey.get('int.max'), 2n ** 63n - 1n);
+    assert.equal(byKey.get('int.min'), -(2n ** 63n));
+    assert.equal(byKey.get('int.negative'), -1n);
+    assert.equal(byKey.get('int.beyond.2^53'), 2n ** 53n + 1n);
+    assert.ok(Number.isNaN(byKey.get('double.nan')));
+    assert.equal(byKey.get('double.integral'), 2);
+    assert.equal(typeof byKey.get('double.integral'), 'number');
+    assert.deepEqual(byKey.get('bytes'), new Uint8Array([0, 1, 2, 250, 255]));
+    assert.equal(byKey.get('unicode'), 'héllo wörld ✓ 🎉 日本語 \u0000 "quoted" \\ back\nslash');
+    assert.equal(byKey.get('null'), null);
+    assert.deepEqual(byKey.get('array.nested'), [['a', ['b', [3n]]], { kvlist: [{ key: 'deep', value: ['x'] }] }]);
+  });
+
+  it('groups by resource then scope identity, first seen first', () => {
+    const [a, , , b] = sampleSpans();
+    assert.ok(a && b);
+    const a2 = { ...a, spanId: 'aaaaaaaaaaaaaaaa' };
+    const decoded = decodeOtlpTraces(encodeOtlpTraces([a, b, a2]));
+    assert.deepEqual(
+      decoded.map((s) => s.spanId),
+      [a.spanId, a2.spanId, b.spanId],
+    );
+    assert.equal(decoded[0]?.resource, decoded[1]?.resource);
+    assert.notEqual(decoded[0]?.resource, decoded[2]?.resource);
+  });
+
+  it('shares the model constants when resource, scope and status are absent', () => {
+    const [s] = decodeOtlpTraces(encodeOtlpTraces([baseSpan()]));
+    assert.equal(s?.resource, EMPTY_RESOURCE);
+    assert.equal(s?.scope, EMPTY_SCOPE);
+    assert.equal(s?.status, UNSET_STATUS);
+    assert.equal(s?.parentSpanId, '');
+  });
+
+  it('omits default values as proto3 does', () => {
+    // TracesData{ResourceSpans{ScopeSpans{Span{trace_id, span_id}}}}: 2+2+2 framing bytes, 18 + 10 for the ids.
+    const bytes = encodeOtlpTraces([baseSpan()]);
+    assert.equal(bytes.length, 6 + 18 + 10);
+    assert.deepEqual(encodeOtlpTraces([]), new Uint8Array(0));
+    assert.deepEqual(decodeOtlpTraces(new Uint8Array(0)), []);
+  });
+
+  it('round-trips random spans', () => {
+    fc.assert(
+      fc.property(arbSpans, (spans) => {
+        const decoded = decodeOtlpTraces(encodeOtlpTraces(spans));
+        const expected = groupedOrder(spans);
+        assertSameSpans(decoded, expected);
+        assertSharing(expected, decoded);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('writes large batches (lengths of several bytes, buffer growth)', () => {
+    const spans = Array.from({ length: 3000 }, (_, i) =>
+      baseSpan({ spanId: i.toString(16).padStart(16, '0'), name: `op ${i}`, attributes: EVERY_VALUE }),
+    );
+    const decoded = decodeOtlpTraces(encodeOtlpTraces(spans));
+    assertSameSpans(decoded, spans);
+  });
+});
+
+describe('OTLP protobuf decoding', () => {
+  it('skips unknown fields of every wire type at every level', () => {
+    const w = new ProtoWriter(256);
+    const unknowns = () => {
+      w.tag(99, 0);
+      w.uint(12345);
+      w.tag(98, 1);
+      w.fixed64(7n);
+      w.tag(97, 5);
+      w.fixed32(7);
+      w.stringField(96, 'ignored');
+    };
+    unknowns();
+    const rs = w.fork(1);
+    unknowns();
+    const ss = w.fork(2);
+    unknowns();
+    const sp = w.fork(2);
+    unknowns();
+    w.stringField(5, 'op');
+    const attr = w.fork(9);
+    unknowns();
+    w.stringField(1, 'k');
+    const val = w.fork(2);
+    unknowns();
+    w.stringField(1, 'v');
+    w.join(val);
+    w.join(attr);
+    w.join(sp);
+    w.join(ss);
+    w.join(rs);
+    const [s] = decodeOtlpTraces(w.finish());
+    assert.equal(s?.name, 'op');
+    assert.deepEqual(s?.attributes, [{ key: 'k', value: 'v' }]);
+  });
+
+  it('reads fields in any order, scope and schema_url after the spans included', () => {
+    const w = new ProtoWriter(256);
+    const rs = w.fork(1);
+    w.stringField(3, 'https://schema/resource');
+    const ss = w.fork(2);
+    for (const name of ['one', 'two']) {
+      const sp = w.fork(2);
+      w.tag(8, 1);
+      w.fixed64(20n);
+      w.stringField(5, name);
+      w.tag(7, 1);
+      w.fixed64(10n);
+      w.join(sp);
+    }
+    w.stringField(3, 'https://schema/scope');
+    const scope = w.fork(1);
+    w.stringField(2, '1.0');
+    w.stringField(1, 'lib');
+    w.join(scope);
+    w.join(ss);
+    const res = w.fork(1);
+    const kv = w.fork(1);
+    w.stringField(1, 'service.name');
+    const v = w.fork(2);
+    w.stringField(1, 'svc');
+    w.join(v);
+    w.join(kv);
+    w.join(res);
+    w.join(rs);
+    const spans = decodeOtlpTraces(w.finish());
+    assert.equal(spans.length, 2);
+    const [one, two] = spans;
+    assert.equal(one?.startTimeUnixNano, 10n);
+    assert.equal(one?.endTimeUnixNano, 20n);
+    assert.equal(one?.scope, two?.scope);
+    assert.equal(one?.resource, two?.resource);
+    assert.deepEqual(one?.scope, {
+      name: 'lib',
+      version: '1.0',
+      attributes: [],
+      droppedAttributesCount: 0,
+      schemaUrl: 'https://schema/scope',
+    });
+    assert.deepEqual(one?.resource, {
+      attributes: [{ key: 'service.name', value: 'svc' }],
+      droppedAttributesCount: 0,
+      schemaUrl: 'https://schema/resource',
+    });
+  });
+
+  it('turns ids of any length into lowercase hex without judging them', () => {
+    const bytes = oneSpan((w) => {
+      w.bytesField(1, new Uint8Array([0xab, 0xcd, 0xef]));
+      w.bytesField(2, new Uint8Array([]));
+      w.bytesField(4, new Uint8Array(8));
+    });
+    const [s] = decodeOtlpTraces(bytes);
+    assert.equal(s?.traceId, 'abcdef');
+    assert.equal(s?.spanId, '');
+    assert.equal(s?.parentSpanId, '0000000000000000');
+  });
+
+  it('treats the last of a repeated scalar field as its value and merges repeated status', () => {
+    const bytes = oneSpan((w) => {
+      w.stringField(5, 'first');
+      w.stringField(5, 'second');
+      let m = w.fork(15);
+      w.tag(3, 0);
+      w.uint(2);
+      w.join(m);
+      m = w.fork(15);
+      w.stringField(2, 'msg');
+      w.join(m);
+    });
+    const [s] = decodeOtlpTraces(bytes);
+    assert.equal(s?.name, 'second');
+    assert.deepEqual(s?.status, { code: 2, message: 'msg' });
+  });
+
+  it('reads negative enums and any-width bools', () => {
+    const bytes = oneSpan((w) => {
+      w.tag(6, 0);
+      w.int32(-3);
+      const kv = w.fork(9);
+      w.stringField(1, 'b');
+      const v = w.fork(2);
+      w.tag(2, 0);
+      w.int64(1n << 40n);
+      w.join(v);
+      w.join(kv);
+    });
+    const [s] = decodeOtlpTraces(bytes);
+    assert.equal(s?.kind, -3);
+    assert.deepEqual(s?.attributes, [{ key: 'b', value: true }]);
+  });
+
+  it('rejects a known field with the wrong wire type', () => {
+    rejects(
+      () =>
+        decodeOtlpTraces(
+          oneSpan((w) => {
+            w.tag(7, 0);
+            w.uint(5);
+          }),
+        ),
+      WireErrorCode.BAD_WIRE_TYPE,
+      /Span\.start_time_unix_nano/,
+    );
+    rejects(
+      () =>
+        decodeOtlpTraces(
+          oneSpan((w) => {
+            w.stringField(6, 'SERVER');
+          }),
+        ),
+      WireErrorCode.BAD_WIRE_TYPE,
+      /Span\.kind/,
+    );
+    const w = new ProtoWriter();
+    w.tag(1, 0);
+    w.uint(1);
+    rejects(() => decodeOtlpTraces(w.finish()), WireErrorCode.BAD_WIRE_TYPE);
+  });
+
+  it('rejects truncated input, huge declared lengths and field number 0', () => {
+    const good = encodeOtlpTraces(sampleSpans());
+    rejects(() => decodeOtlpTraces(good.subarray(0, good.length - 3)), WireErrorCode.TRUNCATED);
+    // Field 1, length 2^32 - 1 with nothing behind it.
+    rejects(() => decodeOtlpTraces(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])), WireErrorCode.TRUNCATED);
+    rejects(() => decodeOtlpTraces(new Uint8Array([0x00, 0x00])), WireErrorCode.BAD_FIELD_NUMBER);
+    rejects(() => decodeOtlpTraces(new Uint8Array([0x0b])), WireErrorCode.BAD_WIRE_TYPE);
+    rejects(
+      () => decodeOtlpTraces(new Uint8Array([0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])),
+      WireErrorCode.BAD_VARINT,
+    );
+  });
+
+  it('accepts 32 levels of nested AnyValue and rejects 33', () => {
+    const nest = (levels: number) => {
+      let v: unknown = 'leaf';
+      for (let i = 1; i < levels; i++) v = i % 2 === 0 ? [v] : { kvlist: [{ key: 'k', value: v }] };
+      return baseSpan({ attributes: [{ key: 'deep', value: v as string }] });
+    };
+    const ok = decodeOtlpTraces(encodeOtlpTraces([nest(32)]));
+    assertSameSpans(ok, [nest(32)]);
+    rejects(() => decodeOtlpTraces(encodeOtlpTraces([nest(33)])), WireErrorCode.TOO_DEEP);
+    // Thousands of levels must fail cleanly too, not overflow the stack.
+    const w = new ProtoWriter();
+    const marks: number[] = [];
+    marks.push(w.fork(1), w.fork(2), w.fork(2), w.fork(9), w.fork(2));
+    for (let i = 0; i < 5000; i++) marks.push(w.fork(5), w.fork(1));
+    while (marks.length > 0) w.join(marks.pop() as number);
+    rejects(() => decodeOtlpTraces(w.finish()), WireErrorCode.TOO_DEEP);
+  });
+});
+
+describe('OTLP protobuf decoder robustness (fast-check)', () => {
+  it('random bytes decode or throw WireDecodeError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => decodesOrRejects(() => decodeOtlpTraces(bytes))),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('mutated valid payloads decode or throw WireDecodeError', () => {
+    const payloads = [encodeOtlpTraces(sampleSpans())];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...payloads),
+        fc.array(
+          fc.record({
+            at: fc.nat(),
+            op: fc.constantFrom('flip', 'set', 'insert', 'delete', 'truncate', 'huge'),
+            byte: fc.integer({ min: 0, max: 255 }),
+          }),
+          { minLength: 1, maxLength: 4 },
+        ),
+        (payload, edits) => {
+          let b = Array.from(payload);
+          for (const { at, op, byte } of edits) {
+            const i = b.length === 0 ? 0 : at % b.length;
+            if (op === 'flip') b[i] = (b[i] ?? 0) ^ (1 << (byte & 7));
+            else if (op === 'set') b[i] = byte;
+            else if (op === 'insert') b.splice(i, 0, byte);
+            else if (op === 'delete') b.splice(i, 1);
+            else if (op === 'truncate') b = b.slice(0, i);
+            // A length-sized varint claiming far more than the input holds.
+            else b.splice(i, 0, 0xff, 0xff, 0xff, 0xff, 0x0f);
+          }
+          decodesOrRejects(() => decodeOtlpTraces(Uint8Array.from(b)));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('random spans survive re-encoding of whatever a mutated payload decodes to', () => {
+    fc.assert(
+      fc.property(arbSpans, fc.nat(), (spans, cut) => {
+        const bytes = encodeOtlpTraces(spans);
+        let decoded: Span[] | undefined;
+        try {
+          decoded = decodeOtlpTraces(bytes.subarray(0, cut % (bytes.length + 1)));
+        } catch (e) {
+          assert.ok(e instanceof WireDecodeError);
+          return;
+        }
+        // Whatever decodes must encode and decode to the same spans.
+        assertSameSpans(decodeOtlpTraces(encodeOtlpTraces(decoded)), groupedOrder(decoded));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
