@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   anyValueEquals,
   bytesToHex,
@@ -51,6 +52,18 @@ describe('ids', () => {
     assert.equal(bytesToHex(bytes as Uint8Array), '00ff10ab');
     assert.equal(hexToBytes('0g'), undefined);
     assert.equal(hexToBytes('abc'), undefined);
+  });
+
+  it('gives the same hex on the unrolled 8- and 16-byte paths as byte by byte, and round-trips', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 40 }), (bytes) => {
+        const want = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+        assert.equal(bytesToHex(bytes), want);
+        assert.deepEqual(hexToBytes(want), bytes);
+        assert.deepEqual(hexToBytes(want.toUpperCase()), bytes);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('validates trace and span ids as W3C Trace Context does', () => {
