@@ -249,22 +249,51 @@ export function makeReadableSpans(count = SPANS, seed = 42): ReadableSpan[] {
   return exporter.getFinishedSpans();
 }
 
-/** Median time of `fn` in microseconds per call, over `rounds` rounds of `iterations` calls after a warm-up. */
-function measure(fn: () => unknown, iterations: number, rounds = 15, warmup = 20): number {
+const PAYLOADS = 4;
+/** Rounds run before measuring, so that the JIT has optimized both sides. */
+const WARMUP_ROUNDS = 15;
+const BLOCKS = 10;
+const BLOCK_ROUNDS = 3;
+
+/**
+ * Median microseconds per span of `ours` and of `theirs`. A round runs the
+ * function once on every payload (`PAYLOADS` different batches, so that
+ * caches of repeated strings see realistic misses as well as hits). The two
+ * alternate in short blocks of rounds: long enough that each mostly pays for
+ * the garbage collections its own allocations cause, short enough that both
+ * see the same drift in machine load (these machines are shared and noisy).
+ */
+function compare(
+  spansPerPayload: number,
+  ours: (k: number) => unknown,
+  theirs: (k: number) => unknown,
+): [number, number] {
   let sink = 0;
-  for (let i = 0; i < warmup; i++) if (fn() !== undefined) sink++;
-  const samples: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) if (fn() !== undefined) sink++;
-    samples.push(Number(process.hrtime.bigint() - t0) / 1000 / iterations);
+  const run = (fn: (k: number) => unknown, out: number[] | undefined, rounds: number) => {
+    for (let r = 0; r < rounds; r++) {
+      const t0 = process.hrtime.bigint();
+      for (let k = 0; k < PAYLOADS; k++) if (fn(k) !== undefined) sink++;
+      out?.push(Number(process.hrtime.bigint() - t0) / 1000 / (PAYLOADS * spansPerPayload));
+    }
+  };
+  run(ours, undefined, WARMUP_ROUNDS);
+  run(theirs, undefined, WARMUP_ROUNDS);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < BLOCKS; i++) {
+    run(ours, a, BLOCK_ROUNDS);
+    run(theirs, b, BLOCK_ROUNDS);
   }
   if (sink < 0) console.error(sink);
-  samples.sort((a, b) => a - b);
-  return samples[samples.length >> 1] as number;
+  return [median(a), median(b)];
 }
 
-function line(metric: string, ours: number, baseline: string, theirs: number): void {
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[s.length >> 1] as number;
+}
+
+function line(metric: string, [ours, theirs]: [number, number], baseline: string): void {
   const round = (x: number) => Math.round(x * 1000) / 1000;
   console.log(
     JSON.stringify({
@@ -281,41 +310,53 @@ function line(metric: string, ours: number, baseline: string, theirs: number): v
 
 /** Runs the wire benchmark and prints one JSON line per figure. */
 export default async function run(): Promise<void> {
-  const readable = makeReadableSpans(SPANS);
-  const proto = ProtobufTraceSerializer.serializeRequest(readable) as Uint8Array;
-  const jsonText = new TextDecoder().decode(JsonTraceSerializer.serializeRequest(readable) as Uint8Array);
-  const spans = decodeOtlpTraces(proto);
-  if (spans.length !== SPANS) throw new Error(`decoded ${spans.length} spans, expected ${SPANS}`);
-  const n = spans.length;
-  const iterations = 10;
+  const readable = Array.from({ length: PAYLOADS }, (_, k) => makeReadableSpans(SPANS, 42 + k));
+  const proto = readable.map((r) => ProtobufTraceSerializer.serializeRequest(r) as Uint8Array);
+  const json = readable.map((r) => new TextDecoder().decode(JsonTraceSerializer.serializeRequest(r) as Uint8Array));
+  const spans = proto.map((p) => decodeOtlpTraces(p));
+  for (const s of spans) if (s.length !== SPANS) throw new Error(`decoded ${s.length} spans, expected ${SPANS}`);
+  const at = <T>(xs: readonly T[], k: number) => xs[k] as T;
 
-  const decodeOurs = measure(() => decodeOtlpTraces(proto), iterations) / n;
-  const decodeJsonParse = measure(() => JSON.parse(jsonText), iterations) / n;
-  line('otlp_proto_decode_us_per_span', decodeOurs, 'JSON.parse', decodeJsonParse);
-
-  const encodeOurs = measure(() => encodeOtlpTraces(spans), iterations) / n;
-  const encodeOtel = measure(() => ProtobufTraceSerializer.serializeRequest(readable), iterations) / n;
+  line(
+    'otlp_proto_decode_us_per_span',
+    compare(
+      SPANS,
+      (k) => decodeOtlpTraces(at(proto, k)),
+      (k) => JSON.parse(at(json, k)),
+    ),
+    'JSON.parse',
+  );
   line(
     'otlp_proto_encode_us_per_span',
-    encodeOurs,
+    compare(
+      SPANS,
+      (k) => encodeOtlpTraces(at(spans, k)),
+      (k) => ProtobufTraceSerializer.serializeRequest(at(readable, k)),
+    ),
     '@opentelemetry/otlp-transformer ProtobufTraceSerializer',
-    encodeOtel,
   );
-
-  const jsonDecodeOurs = measure(() => decodeOtlpTracesJson(jsonText), iterations) / n;
-  line('otlp_json_decode_us_per_span', jsonDecodeOurs, 'JSON.parse', decodeJsonParse);
-
-  const jsonEncodeOurs = measure(() => encodeOtlpTracesJson(spans), iterations) / n;
-  const jsonEncodeOtel = measure(() => JsonTraceSerializer.serializeRequest(readable), iterations) / n;
+  line(
+    'otlp_json_decode_us_per_span',
+    compare(
+      SPANS,
+      (k) => decodeOtlpTracesJson(at(json, k)),
+      (k) => JSON.parse(at(json, k)),
+    ),
+    'JSON.parse',
+  );
   line(
     'otlp_json_encode_us_per_span',
-    jsonEncodeOurs,
+    compare(
+      SPANS,
+      (k) => encodeOtlpTracesJson(at(spans, k)),
+      (k) => JsonTraceSerializer.serializeRequest(at(readable, k)),
+    ),
     '@opentelemetry/otlp-transformer JsonTraceSerializer',
-    jsonEncodeOtel,
   );
 
-  const ourProto = encodeOtlpTraces(spans);
+  const perSpan = (bytes: number) => (bytes / (PAYLOADS * SPANS)).toFixed(0);
+  const sum = (xs: readonly { length: number }[]) => xs.reduce((n, x) => n + x.length, 0);
   console.error(
-    `# payload: ${n} spans, OTel protobuf ${(proto.length / n).toFixed(0)} B/span, ours ${(ourProto.length / n).toFixed(0)} B/span, OTLP/JSON ${(jsonText.length / n).toFixed(0)} B/span`,
+    `# payload: ${PAYLOADS} x ${SPANS} spans; OTel protobuf ${perSpan(sum(proto))} B/span, ours ${perSpan(sum(spans.map(encodeOtlpTraces)))} B/span, OTLP/JSON ${perSpan(sum(json))} chars/span`,
   );
 }

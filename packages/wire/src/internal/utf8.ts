@@ -1,8 +1,9 @@
 /**
  * UTF-8 for the codecs, without `Buffer` so the package runs in browsers too.
- * Short ASCII strings (attribute keys, names, most values) are decoded by a
- * JS loop, which beats a `TextDecoder` call for them; everything else goes to
- * `TextDecoder`, which replaces invalid sequences with U+FFFD.
+ * ASCII strings up to 128 bytes (attribute keys, names, most values) are
+ * built in JS, which beats a `TextDecoder` call for them; everything else goes
+ * to `TextDecoder`, which replaces invalid sequences with U+FFFD. Repeated
+ * strings can go through a {@link Utf8Cache}.
  */
 
 const decoder = new TextDecoder('utf-8');
@@ -200,33 +201,37 @@ function ascii16(b: Uint8Array, s: number, n: number): string {
   }
 }
 
-/** One reusable plain array per length, 0..ASCII_FAST_MAX, for {@link asciiString}. */
+/** One reusable plain array per length, 0..ASCII_FAST_MAX, for {@link readUtf8}. */
 const SCRATCH: number[][] = [];
-for (let n = 0; n <= ASCII_FAST_MAX; n++) SCRATCH.push(new Array<number>(n).fill(0));
+// Array.from makes packed arrays; `new Array(n)` would be holey, a slower kind for apply.
+for (let n = 0; n <= ASCII_FAST_MAX; n++) SCRATCH.push(Array.from({ length: n }, () => 0));
 
 /**
- * `buf[start, start + len)`, known to be ASCII, 1 <= len <= ASCII_FAST_MAX,
- * as a flat string. Past 16 bytes, `String.fromCharCode.apply` over a reused
- * array of the exact length: joining 16-byte pieces would make a rope, which
+ * Decodes `buf[start, end)` as UTF-8.
+ *
+ * ASCII up to 16 bytes becomes one `String.fromCharCode` call with that many
+ * arguments; longer ASCII, `String.fromCharCode.apply` over a reused array
+ * of the exact length, filled while checking the bytes in the same pass.
+ * Both make flat strings: joining 16-byte pieces would make a rope, which
  * every later reader (an encoder's charCodeAt loop, a Map lookup) first has
  * to flatten; reading a rope measured about 2.5x slower than a flat string.
  */
-function asciiString(buf: Uint8Array, start: number, len: number): string {
-  if (len <= 16) return ascii16(buf, start, len);
-  const a = SCRATCH[len] as number[];
-  for (let i = 0; i < len; i++) a[i] = buf[start + i] as number;
-  return fromCharCode.apply(null, a);
-}
-
-/** Decodes `buf[start, end)` as UTF-8. */
 export function readUtf8(buf: Uint8Array, start: number, end: number): string {
   const len = end - start;
   if (len === 0) return '';
-  if (len <= ASCII_FAST_MAX) {
-    for (let i = start; i < end; i++) {
-      if ((buf[i] as number) >= 0x80) return decoder.decode(buf.subarray(start, end));
+  if (len <= 16) {
+    let or = 0;
+    for (let i = start; i < end; i++) or |= buf[i] as number;
+    if (or < 0x80) return ascii16(buf, start, len);
+  } else if (len <= ASCII_FAST_MAX) {
+    const a = SCRATCH[len] as number[];
+    let or = 0;
+    for (let i = 0; i < len; i++) {
+      const c = buf[start + i] as number;
+      or |= c;
+      a[i] = c;
     }
-    return asciiString(buf, start, len);
+    if (or < 0x80) return fromCharCode.apply(null, a);
   }
   return decoder.decode(buf.subarray(start, end));
 }

@@ -493,3 +493,28 @@ describe('jsonErrorPosition', () => {
     );
   });
 });
+
+describe('OTLP/JSON before 0.15 (instrumentationLibrarySpans)', () => {
+  it('reads instrumentationLibrarySpans when scopeSpans is absent, and ignores it otherwise', () => {
+    const legacy = {
+      instrumentationLibrary: { name: 'old-lib', version: '0.9' },
+      spans: [{ name: 'legacy' }],
+    };
+    const [s] = decodeOtlpTracesJson(JSON.stringify({ resourceSpans: [{ instrumentationLibrarySpans: [legacy] }] }));
+    assert.deepEqual([s?.name, s?.scope.name, s?.scope.version], ['legacy', 'old-lib', '0.9']);
+    const both = decodeOtlpTracesJson(
+      JSON.stringify({
+        resourceSpans: [{ instrumentationLibrarySpans: [legacy], scopeSpans: [{ spans: [{ name: 'current' }] }] }],
+      }),
+    );
+    assert.deepEqual(
+      both.map((x) => x.name),
+      ['current'],
+    );
+    rejects(
+      () => decodeOtlpTracesJson(JSON.stringify({ resourceSpans: [{ instrumentationLibrarySpans: [{ spans: 1 }] }] })),
+      WireErrorCode.BAD_FIELD,
+      /^resourceSpans\[0\]\.instrumentationLibrarySpans\[0\]\.spans: expected an array$/,
+    );
+  });
+});

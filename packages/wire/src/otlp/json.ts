@@ -52,42 +52,38 @@ function within(e: unknown, segment: string): never {
   throw e;
 }
 
+/**
+ * A parsed JSON object. Fields are read by name at each call site
+ * (`o.traceId ?? o.trace_id`, the lowerCamelCase name first, then the proto
+ * name): named reads get inline caches, where reads by a computed key went
+ * through V8's generic lookup.
+ */
 type JsonObject = Record<string, unknown>;
 
 function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** A field by its lowerCamelCase name, falling back to the proto name. */
-function get(o: JsonObject, camel: string, snake: string): unknown {
-  const v = o[camel];
-  return v === undefined ? o[snake] : v;
-}
-
-function objectField(o: JsonObject, camel: string, snake: string): JsonObject | undefined {
-  const v = get(o, camel, snake);
+function objectField(v: unknown, camel: string): JsonObject | undefined {
   if (v === undefined || v === null) return undefined;
   if (!isObject(v)) throw new FieldError(camel, 'expected an object');
   return v;
 }
 
-function arrayField(o: JsonObject, camel: string, snake: string): unknown[] | undefined {
-  const v = get(o, camel, snake);
+function arrayField(v: unknown, camel: string): unknown[] | undefined {
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v)) throw new FieldError(camel, 'expected an array');
   return v;
 }
 
-function stringField(o: JsonObject, camel: string, snake: string): string {
-  const v = get(o, camel, snake);
+function stringField(v: unknown, camel: string): string {
   if (typeof v === 'string') return v;
   if (v === undefined || v === null) return '';
   throw new FieldError(camel, 'expected a string');
 }
 
 /** A trace or span id: hex of either case, returned in lowercase; '' when absent. */
-function idField(o: JsonObject, camel: string, snake: string): string {
-  const v = get(o, camel, snake);
+function idField(v: unknown, camel: string): string {
   if (v === undefined || v === null || v === '') return '';
   if (typeof v === 'string' && (v.length & 1) === 0) {
     let upper = false;
@@ -130,15 +126,13 @@ function toInt64(v: unknown, path: string, signed: boolean): bigint {
   return b;
 }
 
-function uint64Field(o: JsonObject, camel: string, snake: string): bigint {
-  const v = get(o, camel, snake);
+function uint64Field(v: unknown, camel: string): bigint {
   if (v === undefined || v === null) return 0n;
   return toInt64(v, camel, false);
 }
 
 /** A uint32 (counts, fixed32 flags): a JSON number or a decimal string. */
-function uint32Field(o: JsonObject, camel: string, snake: string): number {
-  const v = get(o, camel, snake);
+function uint32Field(v: unknown, camel: string): number {
   if (v === undefined || v === null) return 0;
   const n = typeof v === 'string' && v !== '' && isIntegerString(v) ? Number(v) : v;
   if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff) return n;
@@ -146,8 +140,7 @@ function uint32Field(o: JsonObject, camel: string, snake: string): number {
 }
 
 /** An enum: its number, or its name from `names` (protobuf JSON accepts both). */
-function enumField(o: JsonObject, camel: string, snake: string, names: Readonly<Record<string, number>>): number {
-  const v = get(o, camel, snake);
+function enumField(v: unknown, camel: string, names: Readonly<Record<string, number>>): number {
   if (v === undefined || v === null) return 0;
   if (typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff) return v;
   if (typeof v === 'string') {
@@ -199,7 +192,7 @@ export function decodeOtlpTracesJson(text: string): Span[] {
   const out: Span[] = [];
   try {
     if (!isObject(root)) throw new FieldError('', 'expected an object');
-    const list = arrayField(root, 'resourceSpans', 'resource_spans');
+    const list = arrayField(root.resourceSpans ?? root.resource_spans, 'resourceSpans');
     if (list !== undefined) {
       for (let i = 0; i < list.length; i++) {
         try {
@@ -220,37 +213,47 @@ export function decodeOtlpTracesJson(text: string): Span[] {
 
 function readResourceSpans(v: unknown, out: Span[]): void {
   if (!isObject(v)) throw new FieldError('', 'expected an object');
-  const r = objectField(v, 'resource', 'resource');
-  const schemaUrl = stringField(v, 'schemaUrl', 'schema_url');
+  const r = objectField(v.resource, 'resource');
+  const schemaUrl = stringField(v.schemaUrl ?? v.schema_url, 'schemaUrl');
   let resource: Resource = EMPTY_RESOURCE;
   if (r !== undefined || schemaUrl !== '') {
     let attributes: readonly KeyValue[] = EMPTY_LIST;
     let dropped = 0;
     if (r !== undefined) {
       try {
-        attributes = readKeyValues(r, 'attributes', 'attributes', 1);
-        dropped = uint32Field(r, 'droppedAttributesCount', 'dropped_attributes_count');
+        attributes = readKeyValues(r.attributes, 'attributes', 1);
+        dropped = uint32Field(r.droppedAttributesCount ?? r.dropped_attributes_count, 'droppedAttributesCount');
       } catch (e) {
         within(e, 'resource');
       }
     }
     resource = { attributes, droppedAttributesCount: dropped, schemaUrl };
   }
-  const list = arrayField(v, 'scopeSpans', 'scope_spans');
-  if (list === undefined) return;
+  let name = 'scopeSpans';
+  let list = arrayField(v.scopeSpans ?? v.scope_spans, name);
+  if (list === undefined) {
+    // Before OTLP 0.15 the same content was `instrumentationLibrarySpans`;
+    // trace.proto asks receivers to read it when `scopeSpans` is absent.
+    name = 'instrumentationLibrarySpans';
+    list = arrayField(v.instrumentationLibrarySpans ?? v.instrumentation_library_spans, name);
+    if (list === undefined) return;
+  }
   for (let i = 0; i < list.length; i++) {
     try {
       readScopeSpans(list[i], resource, out);
     } catch (e) {
-      within(e, `scopeSpans[${i}]`);
+      within(e, `${name}[${i}]`);
     }
   }
 }
 
 function readScopeSpans(v: unknown, resource: Resource, out: Span[]): void {
   if (!isObject(v)) throw new FieldError('', 'expected an object');
-  const s = objectField(v, 'scope', 'scope');
-  const schemaUrl = stringField(v, 'schemaUrl', 'schema_url');
+  const s =
+    v.scope !== undefined && v.scope !== null
+      ? objectField(v.scope, 'scope')
+      : objectField(v.instrumentationLibrary ?? v.instrumentation_library, 'instrumentationLibrary');
+  const schemaUrl = stringField(v.schemaUrl ?? v.schema_url, 'schemaUrl');
   let scope: InstrumentationScope = EMPTY_SCOPE;
   if (s !== undefined || schemaUrl !== '') {
     let name = '';
@@ -259,17 +262,17 @@ function readScopeSpans(v: unknown, resource: Resource, out: Span[]): void {
     let dropped = 0;
     if (s !== undefined) {
       try {
-        name = stringField(s, 'name', 'name');
-        version = stringField(s, 'version', 'version');
-        attributes = readKeyValues(s, 'attributes', 'attributes', 1);
-        dropped = uint32Field(s, 'droppedAttributesCount', 'dropped_attributes_count');
+        name = stringField(s.name, 'name');
+        version = stringField(s.version, 'version');
+        attributes = readKeyValues(s.attributes, 'attributes', 1);
+        dropped = uint32Field(s.droppedAttributesCount ?? s.dropped_attributes_count, 'droppedAttributesCount');
       } catch (e) {
         within(e, 'scope');
       }
     }
     scope = { name, version, attributes, droppedAttributesCount: dropped, schemaUrl };
   }
-  const list = arrayField(v, 'spans', 'spans');
+  const list = arrayField(v.spans, 'spans');
   if (list === undefined) return;
   for (let i = 0; i < list.length; i++) {
     try {
@@ -282,19 +285,22 @@ function readScopeSpans(v: unknown, resource: Resource, out: Span[]): void {
 
 function readSpan(v: unknown, resource: Resource, scope: InstrumentationScope): Span {
   if (!isObject(v)) throw new FieldError('', 'expected an object');
-  const traceId = idField(v, 'traceId', 'trace_id');
-  const spanId = idField(v, 'spanId', 'span_id');
-  const traceState = stringField(v, 'traceState', 'trace_state');
-  const parentSpanId = idField(v, 'parentSpanId', 'parent_span_id');
-  const flags = uint32Field(v, 'flags', 'flags');
-  const name = stringField(v, 'name', 'name');
-  const kind = enumField(v, 'kind', 'kind', SPAN_KIND_NAMES);
-  const startTimeUnixNano = uint64Field(v, 'startTimeUnixNano', 'start_time_unix_nano');
-  const endTimeUnixNano = uint64Field(v, 'endTimeUnixNano', 'end_time_unix_nano');
-  const attributes = readKeyValues(v, 'attributes', 'attributes', 1);
-  const droppedAttributesCount = uint32Field(v, 'droppedAttributesCount', 'dropped_attributes_count');
+  const traceId = idField(v.traceId ?? v.trace_id, 'traceId');
+  const spanId = idField(v.spanId ?? v.span_id, 'spanId');
+  const traceState = stringField(v.traceState ?? v.trace_state, 'traceState');
+  const parentSpanId = idField(v.parentSpanId ?? v.parent_span_id, 'parentSpanId');
+  const flags = uint32Field(v.flags, 'flags');
+  const name = stringField(v.name, 'name');
+  const kind = enumField(v.kind, 'kind', SPAN_KIND_NAMES);
+  const startTimeUnixNano = uint64Field(v.startTimeUnixNano ?? v.start_time_unix_nano, 'startTimeUnixNano');
+  const endTimeUnixNano = uint64Field(v.endTimeUnixNano ?? v.end_time_unix_nano, 'endTimeUnixNano');
+  const attributes = readKeyValues(v.attributes, 'attributes', 1);
+  const droppedAttributesCount = uint32Field(
+    v.droppedAttributesCount ?? v.dropped_attributes_count,
+    'droppedAttributesCount',
+  );
   let events: readonly SpanEvent[] = EMPTY_LIST;
-  const eventList = arrayField(v, 'events', 'events');
+  const eventList = arrayField(v.events, 'events');
   if (eventList !== undefined && eventList.length > 0) {
     const list: SpanEvent[] = [];
     for (let i = 0; i < eventList.length; i++) {
@@ -306,9 +312,9 @@ function readSpan(v: unknown, resource: Resource, scope: InstrumentationScope): 
     }
     events = list;
   }
-  const droppedEventsCount = uint32Field(v, 'droppedEventsCount', 'dropped_events_count');
+  const droppedEventsCount = uint32Field(v.droppedEventsCount ?? v.dropped_events_count, 'droppedEventsCount');
   let links: readonly SpanLink[] = EMPTY_LIST;
-  const linkList = arrayField(v, 'links', 'links');
+  const linkList = arrayField(v.links, 'links');
   if (linkList !== undefined && linkList.length > 0) {
     const list: SpanLink[] = [];
     for (let i = 0; i < linkList.length; i++) {
@@ -320,12 +326,12 @@ function readSpan(v: unknown, resource: Resource, scope: InstrumentationScope): 
     }
     links = list;
   }
-  const droppedLinksCount = uint32Field(v, 'droppedLinksCount', 'dropped_links_count');
+  const droppedLinksCount = uint32Field(v.droppedLinksCount ?? v.dropped_links_count, 'droppedLinksCount');
   let status: SpanStatus = UNSET_STATUS;
-  const st = objectField(v, 'status', 'status');
+  const st = objectField(v.status, 'status');
   if (st !== undefined) {
     try {
-      status = makeStatus(enumField(st, 'code', 'code', STATUS_CODE_NAMES), stringField(st, 'message', 'message'));
+      status = makeStatus(enumField(st.code, 'code', STATUS_CODE_NAMES), stringField(st.message, 'message'));
     } catch (e) {
       within(e, 'status');
     }
@@ -355,35 +361,41 @@ function readSpan(v: unknown, resource: Resource, scope: InstrumentationScope): 
 function readEvent(v: unknown): SpanEvent {
   if (!isObject(v)) throw new FieldError('', 'expected an object');
   return {
-    timeUnixNano: uint64Field(v, 'timeUnixNano', 'time_unix_nano'),
-    name: stringField(v, 'name', 'name'),
-    attributes: readKeyValues(v, 'attributes', 'attributes', 1),
-    droppedAttributesCount: uint32Field(v, 'droppedAttributesCount', 'dropped_attributes_count'),
+    timeUnixNano: uint64Field(v.timeUnixNano ?? v.time_unix_nano, 'timeUnixNano'),
+    name: stringField(v.name, 'name'),
+    attributes: readKeyValues(v.attributes, 'attributes', 1),
+    droppedAttributesCount: uint32Field(
+      v.droppedAttributesCount ?? v.dropped_attributes_count,
+      'droppedAttributesCount',
+    ),
   };
 }
 
 function readLink(v: unknown): SpanLink {
   if (!isObject(v)) throw new FieldError('', 'expected an object');
   return {
-    traceId: idField(v, 'traceId', 'trace_id'),
-    spanId: idField(v, 'spanId', 'span_id'),
-    traceState: stringField(v, 'traceState', 'trace_state'),
-    attributes: readKeyValues(v, 'attributes', 'attributes', 1),
-    droppedAttributesCount: uint32Field(v, 'droppedAttributesCount', 'dropped_attributes_count'),
-    flags: uint32Field(v, 'flags', 'flags'),
+    traceId: idField(v.traceId ?? v.trace_id, 'traceId'),
+    spanId: idField(v.spanId ?? v.span_id, 'spanId'),
+    traceState: stringField(v.traceState ?? v.trace_state, 'traceState'),
+    attributes: readKeyValues(v.attributes, 'attributes', 1),
+    droppedAttributesCount: uint32Field(
+      v.droppedAttributesCount ?? v.dropped_attributes_count,
+      'droppedAttributesCount',
+    ),
+    flags: uint32Field(v.flags, 'flags'),
   };
 }
 
-/** The `KeyValue` list in field `camel`/`snake` of `o`; `depth` is that of the values. */
-function readKeyValues(o: JsonObject, camel: string, snake: string, depth: number): readonly KeyValue[] {
-  const list = arrayField(o, camel, snake);
+/** A `KeyValue` list, the value of field `camel`; `depth` is that of the values. */
+function readKeyValues(v: unknown, camel: string, depth: number): readonly KeyValue[] {
+  const list = arrayField(v, camel);
   if (list === undefined || list.length === 0) return EMPTY_LIST;
   const out: KeyValue[] = new Array<KeyValue>(list.length);
   for (let i = 0; i < list.length; i++) {
     const kv = list[i];
     try {
       if (!isObject(kv)) throw new FieldError('', 'expected an object');
-      const key = stringField(kv, 'key', 'key');
+      const key = stringField(kv.key, 'key');
       const raw = kv.value;
       let value: AnyValue = null;
       if (raw !== undefined && raw !== null) {
@@ -474,7 +486,7 @@ function readArrayValue(x: unknown, depth: number, name: string): AnyValue[] {
 function readKvListValue(x: unknown, depth: number, name: string): AnyValue {
   if (!isObject(x)) throw new FieldError(name, 'expected an object');
   try {
-    return { kvlist: readKeyValues(x, 'values', 'values', depth + 1) };
+    return { kvlist: readKeyValues(x.values, 'values', depth + 1) };
   } catch (e) {
     within(e, name);
   }

@@ -346,3 +346,42 @@ describe('OTLP protobuf decoder robustness (fast-check)', () => {
     );
   });
 });
+
+describe('OTLP protobuf before 0.15 (instrumentation_library_spans)', () => {
+  /** ResourceSpans with spans under field `field` (2 = scope_spans, 1000 = instrumentation_library_spans). */
+  const write = (w: ProtoWriter, field: number, spanName: string) => {
+    const ss = w.fork(field);
+    const lib = w.fork(1);
+    w.stringField(1, 'old-lib');
+    w.stringField(2, '0.9');
+    w.join(lib);
+    const sp = w.fork(2);
+    w.stringField(5, spanName);
+    w.join(sp);
+    w.join(ss);
+  };
+
+  it('reads instrumentation_library_spans when scope_spans is absent', () => {
+    const w = new ProtoWriter();
+    const rs = w.fork(1);
+    write(w, 1000, 'legacy');
+    w.join(rs);
+    const spans = decodeOtlpTraces(w.finish());
+    assert.deepEqual(
+      spans.map((s) => [s.name, s.scope.name, s.scope.version]),
+      [['legacy', 'old-lib', '0.9']],
+    );
+  });
+
+  it('ignores instrumentation_library_spans when scope_spans is present', () => {
+    const w = new ProtoWriter();
+    const rs = w.fork(1);
+    write(w, 1000, 'legacy');
+    write(w, 2, 'current');
+    w.join(rs);
+    assert.deepEqual(
+      decodeOtlpTraces(w.finish()).map((s) => s.name),
+      ['current'],
+    );
+  });
+});
