@@ -20,8 +20,8 @@ import {
   UNSET_STATUS,
 } from '@traceloom/model';
 import { WireDecodeError, WireErrorCode } from '../errors.ts';
+import { jsonSyntaxError } from '../internal/json-syntax.ts';
 import { decodeBase64, encodeBase64 } from './base64.ts';
-import { jsonErrorPosition } from './json-error-position.ts';
 import { EMPTY_LIST, groupSpans, MAX_ANY_VALUE_DEPTH, makeStatus } from './shared.ts';
 
 // ---------------------------------------------------------------------------
@@ -181,13 +181,7 @@ export function decodeOtlpTracesJson(text: string): Span[] {
   try {
     root = JSON.parse(text);
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    const offset = jsonErrorPosition(text);
-    throw new WireDecodeError(
-      WireErrorCode.BAD_JSON,
-      `body is not valid JSON at character ${offset}: ${message}`,
-      offset,
-    );
+    throw jsonSyntaxError(text, e);
   }
   const out: Span[] = [];
   try {

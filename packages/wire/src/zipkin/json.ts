@@ -1,5 +1,6 @@
 import type { Span } from '@traceloom/model';
 import { WireDecodeError, WireErrorCode } from '../errors.ts';
+import { jsonSyntaxError } from '../internal/json-syntax.ts';
 import {
   ModelToZipkin,
   ZIPKIN_KIND_NAMES,
@@ -13,7 +14,7 @@ import {
 /*
  * Zipkin v2 JSON (zipkin2-api.yaml, `ListOfSpans`). `JSON.parse` does the
  * parsing: it is native, and iterative, so deep nesting cannot exhaust the
- * stack. A small scanner runs only after a failure, to report the character
+ * stack. After a failure, `internal/json-syntax.ts` finds the character
  * position of the syntax error, which V8's messages do not always carry.
  */
 
@@ -43,7 +44,7 @@ export function decodeZipkinJson(text: string): Span[] {
   try {
     root = JSON.parse(text);
   } catch (e) {
-    throw syntaxError(text, bom, e);
+    throw jsonSyntaxError(text, e, bom);
   }
   if (!Array.isArray(root)) throw badField('(top level)', 'expected a JSON array of spans');
   const mapper = new ZipkinToModel();
@@ -305,160 +306,4 @@ function quote(s: string): string {
 
 function badField(path: string, problem: string): WireDecodeError {
   return new WireDecodeError(WireErrorCode.BAD_FIELD, `${path}: ${problem}`);
-}
-
-// ---------------------------------------------------------------------------
-// Locating a syntax error (error path only)
-
-function syntaxError(text: string, shift: number, cause: unknown): WireDecodeError {
-  const { offset, problem } = locateSyntaxError(text);
-  if (offset < 0) {
-    // The scanner and V8 disagree (should not happen): report V8's words.
-    const message = cause instanceof Error ? cause.message : String(cause);
-    return new WireDecodeError(WireErrorCode.BAD_JSON, `invalid JSON: ${message}`);
-  }
-  const at = offset + shift;
-  return new WireDecodeError(WireErrorCode.BAD_JSON, `invalid JSON at character ${at}: ${problem}`, at);
-}
-
-/**
- * Scans `text` as RFC 8259 JSON and returns where the first error is. It keeps
- * an explicit stack of open containers, so it runs in constant stack space.
- */
-export function locateSyntaxError(text: string): { offset: number; problem: string } {
-  const n = text.length;
-  // Open containers: 0 = array, 1 = object.
-  const stack: number[] = [];
-  let i = 0;
-  const ws = () => {
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
-      i++;
-    }
-  };
-  const fail = (problem: string) => ({ offset: i, problem });
-  const unexpected = () =>
-    i >= n ? fail('unexpected end of input') : fail(`unexpected character ${JSON.stringify(text[i])}`);
-  // Scans a string starting at the opening quote; returns false on error (i at the fault).
-  const str = (): boolean => {
-    i++;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 34) {
-        i++;
-        return true;
-      }
-      if (c < 0x20) return false;
-      if (c === 92) {
-        const e = text.charCodeAt(i + 1);
-        if (e === 117) {
-          for (let k = 2; k < 6; k++) {
-            if (!isHexDigit(text.charCodeAt(i + k))) {
-              i += k;
-              return false;
-            }
-          }
-          i += 6;
-          continue;
-        }
-        if (e !== 34 && e !== 92 && e !== 47 && e !== 98 && e !== 102 && e !== 110 && e !== 114 && e !== 116) {
-          i++;
-          return false;
-        }
-        i += 2;
-        continue;
-      }
-      i++;
-    }
-    return false;
-  };
-  const digits = (): number => {
-    const start = i;
-    while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
-    return i - start;
-  };
-  // Scans a number; returns false on error.
-  const num = (): boolean => {
-    if (text.charCodeAt(i) === 45) i++;
-    if (text.charCodeAt(i) === 48) i++;
-    else if (digits() === 0) return false;
-    if (text.charCodeAt(i) === 46) {
-      i++;
-      if (digits() === 0) return false;
-    }
-    const e = text.charCodeAt(i) | 0x20;
-    if (e === 101) {
-      i++;
-      const sign = text.charCodeAt(i);
-      if (sign === 43 || sign === 45) i++;
-      if (digits() === 0) return false;
-    }
-    return true;
-  };
-  const literal = (word: string): boolean => {
-    for (let k = 0; k < word.length; k++, i++) if (text.charCodeAt(i) !== word.charCodeAt(k)) return false;
-    return true;
-  };
-
-  // expectValue: parse one value, then handle what follows it in its container.
-  for (;;) {
-    ws();
-    if (i >= n) return fail('unexpected end of input');
-    const c = text.charCodeAt(i);
-    let scalar = true;
-    if (c === 91 || c === 123) {
-      i++;
-      ws();
-      const close = c === 91 ? 93 : 125;
-      if (text.charCodeAt(i) === close) i++;
-      else {
-        stack.push(c === 91 ? 0 : 1);
-        scalar = false;
-        if (c === 123) {
-          if (text.charCodeAt(i) !== 34) return i >= n ? unexpected() : fail('expected a property name');
-          if (!str()) return i >= n ? fail('unexpected end of input') : fail('invalid string');
-          ws();
-          if (text.charCodeAt(i) !== 58) return i >= n ? unexpected() : fail("expected ':'");
-          i++;
-        }
-      }
-    } else if (c === 34) {
-      if (!str()) return i >= n ? fail('unexpected end of input') : fail('invalid string');
-    } else if (c === 45 || (c >= 48 && c <= 57)) {
-      if (!num()) return i >= n ? fail('unexpected end of input') : fail('invalid number');
-    } else if (c === 116 || c === 102 || c === 110) {
-      const word = c === 116 ? 'true' : c === 102 ? 'false' : 'null';
-      if (!literal(word)) return unexpected();
-    } else return unexpected();
-    if (!scalar) continue;
-    // After a complete value: close containers or move to the next element.
-    for (;;) {
-      ws();
-      if (stack.length === 0) {
-        if (i < n) return fail('unexpected data after the JSON value');
-        return { offset: -1, problem: 'no error found' };
-      }
-      const top = stack[stack.length - 1] as number;
-      const d = text.charCodeAt(i);
-      if (d === 44) {
-        i++;
-        if (top === 1) {
-          ws();
-          if (text.charCodeAt(i) !== 34) return i >= n ? unexpected() : fail('expected a property name');
-          if (!str()) return i >= n ? fail('unexpected end of input') : fail('invalid string');
-          ws();
-          if (text.charCodeAt(i) !== 58) return i >= n ? unexpected() : fail("expected ':'");
-          i++;
-        }
-        break;
-      }
-      if ((top === 0 && d === 93) || (top === 1 && d === 125)) {
-        i++;
-        stack.pop();
-        continue;
-      }
-      return i >= n ? unexpected() : fail(top === 0 ? "expected ',' or ']'" : "expected ',' or '}'");
-    }
-  }
 }
