@@ -111,6 +111,10 @@ function endpointJson(e: ZipkinEndpoint): string {
 
 // ---------------------------------------------------------------------------
 // Reading the parsed value
+//
+// Error paths (`[3].localEndpoint.port`) are built only when an error is
+// thrown: built eagerly, they were a dozen string allocations per valid span
+// (the mapping after JSON.parse is what bench/codecs.ts measures).
 
 type JsonObject = Record<string, unknown>;
 
@@ -121,9 +125,8 @@ function isObject(v: unknown): v is JsonObject {
 function readSpan(v: unknown, i: number): ZipkinSpan {
   if (!isObject(v)) throw badField(`[${i}]`, `expected a span object, got ${typeName(v)}`);
   const traceId = readTraceId(v.traceId, i);
-  const id = readSpanId(v.id, `[${i}].id`, true);
-  const parentId =
-    v.parentId === undefined || v.parentId === null ? '' : readSpanId(v.parentId, `[${i}].parentId`, false);
+  const id = readSpanId(v.id, i, 'id', true);
+  const parentId = v.parentId === undefined || v.parentId === null ? '' : readSpanId(v.parentId, i, 'parentId', false);
   let kind: number = ZipkinKind.UNSPECIFIED;
   if (v.kind !== undefined && v.kind !== null) {
     if (typeof v.kind !== 'string') throw badField(`[${i}].kind`, `expected a string, got ${typeName(v.kind)}`);
@@ -138,66 +141,76 @@ function readSpan(v: unknown, i: number): ZipkinSpan {
     parentId,
     id,
     kind,
-    name: optionalString(v.name, `[${i}].name`),
-    timestampMicros: optionalMicros(v.timestamp, `[${i}].timestamp`),
-    durationMicros: optionalMicros(v.duration, `[${i}].duration`),
-    localEndpoint: readEndpoint(v.localEndpoint, `[${i}].localEndpoint`),
-    remoteEndpoint: readEndpoint(v.remoteEndpoint, `[${i}].remoteEndpoint`),
+    name: optionalString(v.name, i, 'name'),
+    timestampMicros: optionalMicros(v.timestamp, i, 'timestamp'),
+    durationMicros: optionalMicros(v.duration, i, 'duration'),
+    localEndpoint: readEndpoint(v.localEndpoint, i, 'localEndpoint'),
+    remoteEndpoint: readEndpoint(v.remoteEndpoint, i, 'remoteEndpoint'),
     annotations: readAnnotations(v.annotations, i),
     tagKeys,
     tagValues,
-    debug: optionalBoolean(v.debug, `[${i}].debug`),
-    shared: optionalBoolean(v.shared, `[${i}].shared`),
+    debug: optionalBoolean(v.debug, i, 'debug'),
+    shared: optionalBoolean(v.shared, i, 'shared'),
   };
 }
 
-function readTraceId(v: unknown, i: number): string {
-  const path = `[${i}].traceId`;
-  if (v === undefined || v === null) throw badField(path, 'required');
-  if (typeof v !== 'string') throw badField(path, `expected a string, got ${typeName(v)}`);
-  if ((v.length !== 16 && v.length !== 32) || !isHexString(v)) {
-    throw badField(path, `expected 16 or 32 hex characters, got ${quote(v)}`);
+// What scanId found in an id, checked in one pass.
+const ID_HEX = 0;
+const ID_UPPERCASE = 1;
+const ID_ZEROS = 2;
+const ID_NOT_HEX = 3;
+
+/** One pass over a hex id: not hex, all zeros, hex with uppercase digits, or lowercase hex. */
+function scanId(s: string): number {
+  let nonZero = false;
+  let upper = false;
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c >= 48 && c <= 57) {
+      if (c !== 48) nonZero = true;
+    } else if (c >= 97 && c <= 102) nonZero = true;
+    else if (c >= 65 && c <= 70) {
+      nonZero = true;
+      upper = true;
+    } else return ID_NOT_HEX;
   }
-  if (isZeros(v)) throw badField(path, 'must not be all zeros');
-  return v.toLowerCase();
+  return !nonZero ? ID_ZEROS : upper ? ID_UPPERCASE : ID_HEX;
+}
+
+function readTraceId(v: unknown, i: number): string {
+  if (v === undefined || v === null) throw badField(`[${i}].traceId`, 'required');
+  if (typeof v !== 'string') throw badField(`[${i}].traceId`, `expected a string, got ${typeName(v)}`);
+  const scan = v.length === 16 || v.length === 32 ? scanId(v) : ID_NOT_HEX;
+  if (scan === ID_HEX) return v;
+  if (scan === ID_UPPERCASE) return v.toLowerCase();
+  if (scan === ID_ZEROS) throw badField(`[${i}].traceId`, 'must not be all zeros');
+  throw badField(`[${i}].traceId`, `expected 16 or 32 hex characters, got ${quote(v)}`);
 }
 
 /** A 16-hex span id. An all-zero parent id means "no parent"; an all-zero id is refused. */
-function readSpanId(v: unknown, path: string, required: boolean): string {
-  if (v === undefined || v === null) throw badField(path, 'required');
-  if (typeof v !== 'string') throw badField(path, `expected a string, got ${typeName(v)}`);
+function readSpanId(v: unknown, i: number, field: string, required: boolean): string {
+  if (v === undefined || v === null) throw badField(`[${i}].${field}`, 'required');
+  if (typeof v !== 'string') throw badField(`[${i}].${field}`, `expected a string, got ${typeName(v)}`);
   if (!required && v === '') return '';
-  if (v.length !== 16 || !isHexString(v)) throw badField(path, `expected 16 hex characters, got ${quote(v)}`);
-  if (isZeros(v)) {
-    if (required) throw badField(path, 'must not be all zeros');
+  const scan = v.length === 16 ? scanId(v) : ID_NOT_HEX;
+  if (scan === ID_HEX) return v;
+  if (scan === ID_UPPERCASE) return v.toLowerCase();
+  if (scan === ID_ZEROS) {
+    if (required) throw badField(`[${i}].${field}`, 'must not be all zeros');
     return '';
   }
-  return v.toLowerCase();
+  throw badField(`[${i}].${field}`, `expected 16 hex characters, got ${quote(v)}`);
 }
 
-function isHexString(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (!isHexDigit(s.charCodeAt(i))) return false;
-  return true;
-}
-
-function isHexDigit(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
-}
-
-function isZeros(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== 48) return false;
-  return true;
-}
-
-function optionalString(v: unknown, path: string): string {
+function optionalString(v: unknown, i: number, field: string): string {
   if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') throw badField(path, `expected a string, got ${typeName(v)}`);
+  if (typeof v !== 'string') throw badField(`[${i}].${field}`, `expected a string, got ${typeName(v)}`);
   return v;
 }
 
-function optionalBoolean(v: unknown, path: string): boolean {
+function optionalBoolean(v: unknown, i: number, field: string): boolean {
   if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') throw badField(path, `expected true or false, got ${typeName(v)}`);
+  if (typeof v !== 'boolean') throw badField(`[${i}].${field}`, `expected true or false, got ${typeName(v)}`);
   return v;
 }
 
@@ -206,27 +219,29 @@ function optionalBoolean(v: unknown, path: string): boolean {
  * exporter writes `seconds * 1e6 + nanos / 1e3`, which is rarely whole. The
  * cap at 2^53 keeps `start + duration` in nanoseconds inside uint64.
  */
-function optionalMicros(v: unknown, path: string): bigint {
+function optionalMicros(v: unknown, i: number, field: string): bigint {
   if (v === undefined || v === null) return 0n;
-  if (typeof v !== 'number') throw badField(path, `expected a number of microseconds, got ${typeName(v)}`);
-  if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER)) {
-    throw badField(path, `expected a non-negative number of microseconds up to 2^53, got ${v}`);
-  }
-  return BigInt(Math.trunc(v));
+  if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) return BigInt(Math.trunc(v));
+  throw badField(`[${i}].${field}`, microsProblem(v));
 }
 
-function readEndpoint(v: unknown, path: string): ZipkinEndpoint | undefined {
+function microsProblem(v: unknown): string {
+  if (typeof v !== 'number') return `expected a number of microseconds, got ${typeName(v)}`;
+  return `expected a non-negative number of microseconds up to 2^53, got ${v}`;
+}
+
+function readEndpoint(v: unknown, i: number, field: string): ZipkinEndpoint | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!isObject(v)) throw badField(path, `expected an endpoint object, got ${typeName(v)}`);
-  const serviceName = optionalString(v.serviceName, `${path}.serviceName`);
+  if (!isObject(v)) throw badField(`[${i}].${field}`, `expected an endpoint object, got ${typeName(v)}`);
+  const serviceName = endpointString(v.serviceName, i, field, 'serviceName');
   // Addresses are kept as sent: they are only ever read back as text.
-  const ipv4 = optionalString(v.ipv4, `${path}.ipv4`);
-  const ipv6 = optionalString(v.ipv6, `${path}.ipv6`);
+  const ipv4 = endpointString(v.ipv4, i, field, 'ipv4');
+  const ipv6 = endpointString(v.ipv6, i, field, 'ipv6');
   let port = 0;
   if (v.port !== undefined && v.port !== null) {
     const p = v.port;
     if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 0xffff) {
-      throw badField(`${path}.port`, `expected an integer from 0 to 65535, got ${describe(p)}`);
+      throw badField(`[${i}].${field}.port`, `expected an integer from 0 to 65535, got ${describe(p)}`);
     }
     port = p;
   }
@@ -234,29 +249,37 @@ function readEndpoint(v: unknown, path: string): ZipkinEndpoint | undefined {
   return { serviceName, ipv4, ipv6, port };
 }
 
+function endpointString(v: unknown, i: number, field: string, member: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw badField(`[${i}].${field}.${member}`, `expected a string, got ${typeName(v)}`);
+  return v;
+}
+
 function readAnnotations(v: unknown, i: number): ZipkinAnnotation[] {
   if (v === undefined || v === null) return [];
-  const path = `[${i}].annotations`;
-  if (!Array.isArray(v)) throw badField(path, `expected an array, got ${typeName(v)}`);
+  if (!Array.isArray(v)) throw badField(`[${i}].annotations`, `expected an array, got ${typeName(v)}`);
   const out: ZipkinAnnotation[] = [];
   for (let j = 0; j < v.length; j++) {
     const a: unknown = v[j];
-    const at = `${path}[${j}]`;
-    if (!isObject(a)) throw badField(at, `expected an annotation object, got ${typeName(a)}`);
-    if (a.timestamp === undefined || a.timestamp === null) throw badField(`${at}.timestamp`, 'required');
-    if (a.value === undefined || a.value === null) throw badField(`${at}.value`, 'required');
-    out.push({
-      timestampMicros: optionalMicros(a.timestamp, `${at}.timestamp`),
-      value: optionalString(a.value, `${at}.value`),
-    });
+    if (!isObject(a)) throw badField(`[${i}].annotations[${j}]`, `expected an annotation object, got ${typeName(a)}`);
+    const timestamp = a.timestamp;
+    const value = a.value;
+    if (timestamp === undefined || timestamp === null) throw badField(`[${i}].annotations[${j}].timestamp`, 'required');
+    if (value === undefined || value === null) throw badField(`[${i}].annotations[${j}].value`, 'required');
+    if (!(typeof timestamp === 'number' && timestamp >= 0 && timestamp <= Number.MAX_SAFE_INTEGER)) {
+      throw badField(`[${i}].annotations[${j}].timestamp`, microsProblem(timestamp));
+    }
+    if (typeof value !== 'string') {
+      throw badField(`[${i}].annotations[${j}].value`, `expected a string, got ${typeName(value)}`);
+    }
+    out.push({ timestampMicros: BigInt(Math.trunc(timestamp)), value });
   }
   return out;
 }
 
 function readTags(v: unknown, i: number, keys: string[], values: string[]): void {
   if (v === undefined || v === null) return;
-  const path = `[${i}].tags`;
-  if (!isObject(v)) throw badField(path, `expected an object of strings, got ${typeName(v)}`);
+  if (!isObject(v)) throw badField(`[${i}].tags`, `expected an object of strings, got ${typeName(v)}`);
   for (const key of Object.keys(v)) {
     const value = v[key];
     switch (typeof value) {
@@ -273,7 +296,7 @@ function readTags(v: unknown, i: number, keys: string[], values: string[]): void
         break;
       default:
         if (value === null) break;
-        throw badField(`${path}[${JSON.stringify(key)}]`, `expected a string, got ${typeName(value)}`);
+        throw badField(`[${i}].tags[${JSON.stringify(key)}]`, `expected a string, got ${typeName(value)}`);
     }
   }
 }
