@@ -1,0 +1,504 @@
+import {
+  type Span as ApiSpan,
+  type SpanStatus as ApiSpanStatus,
+  type Attributes,
+  type AttributeValue,
+  diag,
+  type Exception,
+  type Link,
+  type SpanContext,
+  SpanStatusCode,
+  type TimeInput,
+  type TraceState,
+} from '@opentelemetry/api';
+import type {
+  AnyValue,
+  InstrumentationScope,
+  KeyValue,
+  Span as ModelSpan,
+  Resource,
+  SpanEvent,
+  SpanLink,
+  SpanStatus,
+} from '@traceloom/model';
+import { NO_KEY_VALUES, numberValue, toAnyValue, toKeyValues } from './attributes.ts';
+import { nowUnixNano, timeInputToUnixNano } from './clock.ts';
+import type { ResolvedSpanLimits } from './span-limits.ts';
+
+/** OTLP `SpanFlags`: bit 8 says whether bit 9 (parent or linked context is remote) is known. */
+export const FLAG_HAS_IS_REMOTE = 0x100;
+/** OTLP `SpanFlags`: the parent (or the linked span) is remote. */
+export const FLAG_IS_REMOTE = 0x200;
+
+const UNSET_STATUS: SpanStatus = Object.freeze({ code: 0, message: '' });
+const OK_STATUS: SpanStatus = Object.freeze({ code: 1, message: '' });
+const NO_EVENTS: readonly SpanEvent[] = Object.freeze([]) as readonly SpanEvent[];
+const NO_LINKS: readonly SpanLink[] = Object.freeze([]) as readonly SpanLink[];
+
+/** Past this many attributes a key index replaces the linear duplicate scan. */
+const LINEAR_KEY_SCAN = 16;
+
+/** What every span of one tracer shares: set up once, read on the hot path. */
+export interface SpanOwner {
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+  readonly limits: ResolvedSpanLimits;
+  /** Hands the finished span to the processors. */
+  spanEnded(span: RecordingSpan): void;
+  /** Makes the span id of a non-recording span's context when someone asks for it. */
+  newSpanId(): string;
+}
+
+/** End states: not ended, ended, ended and a second `end()` already warned about. */
+const Ended = { NO: 0, YES: 1, WARNED: 2 } as const;
+type Ended = (typeof Ended)[keyof typeof Ended];
+
+/**
+ * A recorded span. One object is both the OpenTelemetry API span that user
+ * code holds and, once ended, the model `Span` that processors and exporters
+ * read: its public fields are the model's fields, so ending a span builds no
+ * second object. Attributes are kept as the model's typed `KeyValue` list from
+ * the start (converted once, in `setAttribute`). After `end()` every mutator
+ * is a no-op, so what processors were given does not change under them.
+ */
+export class RecordingSpan implements ApiSpan, ModelSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly traceState: string;
+  readonly flags: number;
+  name: string;
+  readonly kind: number;
+  readonly startTimeUnixNano: bigint;
+  endTimeUnixNano: bigint;
+  droppedAttributesCount: number;
+  events: readonly SpanEvent[];
+  droppedEventsCount: number;
+  links: readonly SpanLink[];
+  droppedLinksCount: number;
+  status: SpanStatus;
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+
+  readonly #owner: SpanOwner;
+  readonly #traceStateObject: TraceState | undefined;
+  #ended: Ended;
+  #context: SpanContext | undefined;
+  #keyIndex: Map<string, number> | undefined;
+  #flat: (string | AnyValue)[] | undefined;
+  #attributeList: readonly KeyValue[] | undefined;
+
+  /** Used by the tracer; `kind` is the OTLP number, `flags` the W3C flags plus OTLP's remote bits. */
+  constructor(
+    owner: SpanOwner,
+    name: string,
+    kind: number,
+    traceId: string,
+    spanId: string,
+    parentSpanId: string,
+    traceState: TraceState | undefined,
+    flags: number,
+    startTimeUnixNano: bigint,
+  ) {
+    this.traceId = traceId;
+    this.spanId = spanId;
+    this.parentSpanId = parentSpanId;
+    this.traceState = traceState === undefined ? '' : traceState.serialize();
+    this.flags = flags;
+    this.name = name;
+    this.kind = kind;
+    this.startTimeUnixNano = startTimeUnixNano;
+    this.endTimeUnixNano = 0n;
+    this.droppedAttributesCount = 0;
+    this.events = NO_EVENTS;
+    this.droppedEventsCount = 0;
+    this.links = NO_LINKS;
+    this.droppedLinksCount = 0;
+    this.status = UNSET_STATUS;
+    this.resource = owner.resource;
+    this.scope = owner.scope;
+    this.#owner = owner;
+    this.#traceStateObject = traceState;
+    this.#ended = Ended.NO;
+    this.#context = undefined;
+    this.#keyIndex = undefined;
+    this.#flat = undefined;
+    this.#attributeList = undefined;
+  }
+
+  spanContext(): SpanContext {
+    let c = this.#context;
+    if (c === undefined) {
+      c = { traceId: this.traceId, spanId: this.spanId, traceFlags: this.flags & 0xff };
+      if (this.#traceStateObject !== undefined) c.traceState = this.#traceStateObject;
+      this.#context = c;
+    }
+    return c;
+  }
+
+  setAttribute(key: string, value: AttributeValue): this {
+    if (value === undefined || value === null) return this;
+    if (this.#ended !== Ended.NO) {
+      this.#warnEnded('setAttribute');
+      return this;
+    }
+    this.#set(key, value);
+    return this;
+  }
+
+  setAttributes(attributes: Attributes): this {
+    if (this.#ended !== Ended.NO) {
+      this.#warnEnded('setAttributes');
+      return this;
+    }
+    if (attributes === null || typeof attributes !== 'object') return this;
+    for (const key in attributes) {
+      if (!Object.hasOwn(attributes, key)) continue;
+      const value = attributes[key];
+      if (value !== undefined && value !== null) this.#set(key, value);
+    }
+    return this;
+  }
+
+  /**
+   * The attributes as the model's typed list. Until then they live in a flat
+   * `[key, value, key, value, ...]` array of validated values, numbers still
+   * plain: the list (one object per attribute, ints made `bigint`) is built
+   * on first read, normally once by the exporter after the span ended.
+   */
+  get attributes(): readonly KeyValue[] {
+    let list = this.#attributeList;
+    if (list === undefined) {
+      const flat = this.#flat;
+      if (flat === undefined) {
+        list = NO_KEY_VALUES;
+      } else {
+        const out = new Array<KeyValue>(flat.length >>> 1);
+        for (let i = 0, j = 0; i < flat.length; i += 2, j++) {
+          const v = flat[i + 1] as AnyValue;
+          out[j] = { key: flat[i] as string, value: typeof v === 'number' ? numberValue(v) : v };
+        }
+        list = out;
+      }
+      this.#attributeList = list;
+    }
+    return list;
+  }
+
+  #set(key: string, raw: AttributeValue): void {
+    if (typeof key !== 'string' || key.length === 0) {
+      diag.warn(`traceloom: span "${this.name}": dropped an attribute with an empty or non-string key`);
+      return;
+    }
+    const limits = this.#owner.limits;
+    let value: AnyValue;
+    switch (typeof raw) {
+      case 'string':
+        value = raw.length > limits.attributeValueLengthLimit ? raw.slice(0, limits.attributeValueLengthLimit) : raw;
+        break;
+      case 'number':
+      case 'boolean':
+        // Numbers stay numbers here; the int64/double split happens when the list is built.
+        value = raw;
+        break;
+      default: {
+        const converted = toAnyValue(raw, limits.attributeValueLengthLimit);
+        if (converted === undefined) {
+          diag.warn(`traceloom: span "${this.name}": dropped invalid value of attribute "${key}"`);
+          return;
+        }
+        value = converted;
+      }
+    }
+    this.#attributeList = undefined;
+    let flat = this.#flat;
+    if (flat === undefined) {
+      flat = [];
+      this.#flat = flat;
+    }
+    const n = flat.length;
+    const index = this.#keyIndex;
+    if (index !== undefined) {
+      const at = index.get(key);
+      if (at !== undefined) {
+        flat[at + 1] = value;
+        return;
+      }
+    } else {
+      for (let i = 0; i < n; i += 2) {
+        if (flat[i] === key) {
+          flat[i + 1] = value;
+          return;
+        }
+      }
+    }
+    if (n >>> 1 >= limits.attributeCountLimit) {
+      this.droppedAttributesCount++;
+      return;
+    }
+    flat.push(key, value);
+    if (index !== undefined) index.set(key, n);
+    else if (n + 2 === 2 * LINEAR_KEY_SCAN) {
+      const m = new Map<string, number>();
+      for (let i = 0; i < flat.length; i += 2) m.set(flat[i] as string, i);
+      this.#keyIndex = m;
+    }
+  }
+
+  addEvent(name: string, attributesOrStartTime?: Attributes | TimeInput, startTime?: TimeInput): this {
+    if (this.#ended !== Ended.NO) {
+      this.#warnEnded('addEvent');
+      return this;
+    }
+    let attributes: Attributes | undefined;
+    if (isTimeInput(attributesOrStartTime)) {
+      startTime = attributesOrStartTime;
+    } else {
+      attributes = attributesOrStartTime;
+    }
+    const limits = this.#owner.limits;
+    if (limits.eventCountLimit === 0) {
+      this.droppedEventsCount++;
+      return this;
+    }
+    const time = (startTime === undefined ? undefined : timeInputToUnixNano(startTime)) ?? nowUnixNano();
+    let eventAttributes = NO_KEY_VALUES;
+    let dropped = 0;
+    if (attributes !== undefined) {
+      const converted = toKeyValues(attributes, limits.attributePerEventCountLimit, limits.attributeValueLengthLimit);
+      if (converted.attributes.length > 0) eventAttributes = converted.attributes;
+      dropped = converted.dropped;
+    }
+    let events = this.events as SpanEvent[];
+    if (events === NO_EVENTS) {
+      events = [];
+      this.events = events;
+    } else if (events.length >= limits.eventCountLimit) {
+      // Spec ("Span Limits"): the oldest events go first, so the latest stay visible.
+      if (this.droppedEventsCount === 0)
+        diag.debug(`traceloom: span "${this.name}": event limit reached, dropping the oldest`);
+      events.shift();
+      this.droppedEventsCount++;
+    }
+    events.push({
+      timeUnixNano: time,
+      name: String(name),
+      attributes: eventAttributes,
+      droppedAttributesCount: dropped,
+    });
+    return this;
+  }
+
+  addLink(link: Link): this {
+    if (this.#ended !== Ended.NO) {
+      this.#warnEnded('addLink');
+      return this;
+    }
+    this.#link(link);
+    return this;
+  }
+
+  addLinks(links: Link[]): this {
+    if (this.#ended !== Ended.NO) {
+      this.#warnEnded('addLinks');
+      return this;
+    }
+    if (!Array.isArray(links)) return this;
+    for (let i = 0; i < links.length; i++) this.#link(links[i] as Link);
+    return this;
+  }
+
+  #link(link: Link): void {
+    const c = link?.context;
+    if (c === undefined || c === null || typeof c.traceId !== 'string' || typeof c.spanId !== 'string') {
+      diag.warn(`traceloom: span "${this.name}": dropped a link without a span context`);
+      return;
+    }
+    const limits = this.#owner.limits;
+    if (this.links.length >= limits.linkCountLimit) {
+      this.droppedLinksCount++;
+      return;
+    }
+    let attributes = NO_KEY_VALUES;
+    let dropped = typeof link.droppedAttributesCount === 'number' ? link.droppedAttributesCount : 0;
+    if (link.attributes !== undefined) {
+      const converted = toKeyValues(
+        link.attributes,
+        limits.attributePerLinkCountLimit,
+        limits.attributeValueLengthLimit,
+      );
+      if (converted.attributes.length > 0) attributes = converted.attributes;
+      dropped += converted.dropped;
+    }
+    let links = this.links as SpanLink[];
+    if (links === NO_LINKS) {
+      links = [];
+      this.links = links;
+    }
+    links.push({
+      traceId: c.traceId,
+      spanId: c.spanId,
+      traceState: c.traceState === undefined ? '' : c.traceState.serialize(),
+      attributes,
+      droppedAttributesCount: dropped,
+      flags: (c.traceFlags & 0xff) | FLAG_HAS_IS_REMOTE | (c.isRemote === true ? FLAG_IS_REMOTE : 0),
+    });
+  }
+
+  setStatus(status: ApiSpanStatus): this {
+    if (this.#ended !== Ended.NO) {
+      this.#warnEnded('setStatus');
+      return this;
+    }
+    const code = status?.code;
+    // Spec ("Set Status"): UNSET is ignored, OK is final, a description belongs to ERROR only.
+    if (code === SpanStatusCode.UNSET || this.status.code === SpanStatusCode.OK) return this;
+    if (code === SpanStatusCode.OK) {
+      this.status = OK_STATUS;
+    } else if (code === SpanStatusCode.ERROR) {
+      const message = status.message;
+      if (message !== undefined && typeof message !== 'string') {
+        diag.warn(`traceloom: span "${this.name}": dropped a status message that is not a string`);
+      }
+      this.status = { code: 2, message: typeof message === 'string' ? message : '' };
+    }
+    return this;
+  }
+
+  updateName(name: string): this {
+    if (this.#ended !== Ended.NO) {
+      this.#warnEnded('updateName');
+      return this;
+    }
+    this.name = String(name);
+    return this;
+  }
+
+  end(endTime?: TimeInput): void {
+    if (this.#ended !== Ended.NO) {
+      if (this.#ended === Ended.YES) {
+        diag.warn(`traceloom: span "${this.name}" ${this.traceId}-${this.spanId} was ended more than once`);
+        this.#ended = Ended.WARNED;
+      }
+      return;
+    }
+    this.#ended = Ended.YES;
+    let end = (endTime === undefined ? undefined : timeInputToUnixNano(endTime)) ?? nowUnixNano();
+    if (end < this.startTimeUnixNano) {
+      diag.warn(`traceloom: span "${this.name}" ends before it starts; its duration is set to 0`);
+      end = this.startTimeUnixNano;
+    }
+    this.endTimeUnixNano = end;
+    this.#owner.spanEnded(this);
+  }
+
+  isRecording(): boolean {
+    return this.#ended === Ended.NO;
+  }
+
+  recordException(exception: Exception, time?: TimeInput): void {
+    const attributes: Attributes = {};
+    if (typeof exception === 'string') {
+      attributes['exception.message'] = exception;
+    } else if (exception !== null && typeof exception === 'object') {
+      const { code, name, message, stack } = exception as {
+        code?: unknown;
+        name?: unknown;
+        message?: unknown;
+        stack?: unknown;
+      };
+      if (code !== undefined && code !== null) attributes['exception.type'] = String(code);
+      else if (typeof name === 'string') attributes['exception.type'] = name;
+      if (typeof message === 'string') attributes['exception.message'] = message;
+      if (typeof stack === 'string') attributes['exception.stacktrace'] = stack;
+    }
+    // Semantic conventions ("Exceptions"): one of exception.type and exception.message is required.
+    if (attributes['exception.type'] === undefined && attributes['exception.message'] === undefined) {
+      diag.warn(`traceloom: span "${this.name}": recordException got neither a type nor a message`);
+      return;
+    }
+    this.addEvent('exception', attributes, time);
+  }
+
+  /** Whether `end()` has been called. */
+  get ended(): boolean {
+    return this.#ended !== Ended.NO;
+  }
+
+  #warnEnded(operation: string): void {
+    diag.warn(`traceloom: ${operation} on span "${this.name}" ${this.traceId}-${this.spanId} after it ended; ignored`);
+  }
+}
+
+function isTimeInput(v: unknown): v is TimeInput {
+  return (
+    typeof v === 'number' ||
+    v instanceof Date ||
+    (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'number')
+  );
+}
+
+/**
+ * A span the sampler dropped: it records nothing and only carries its context,
+ * so propagation and child spans still see the trace. Its span id is made on
+ * first `spanContext()` call, so a dropped span nobody propagates costs no id.
+ */
+export class NonRecordingSpan implements ApiSpan {
+  readonly #owner: SpanOwner;
+  readonly #traceId: string;
+  readonly #traceState: TraceState | undefined;
+  #context: SpanContext | undefined;
+
+  constructor(owner: SpanOwner, traceId: string, traceState: TraceState | undefined) {
+    this.#owner = owner;
+    this.#traceId = traceId;
+    this.#traceState = traceState;
+    this.#context = undefined;
+  }
+
+  spanContext(): SpanContext {
+    let c = this.#context;
+    if (c === undefined) {
+      c = { traceId: this.#traceId, spanId: this.#owner.newSpanId(), traceFlags: 0 };
+      if (this.#traceState !== undefined) c.traceState = this.#traceState;
+      this.#context = c;
+    }
+    return c;
+  }
+
+  setAttribute(): this {
+    return this;
+  }
+
+  setAttributes(): this {
+    return this;
+  }
+
+  addEvent(): this {
+    return this;
+  }
+
+  addLink(): this {
+    return this;
+  }
+
+  addLinks(): this {
+    return this;
+  }
+
+  setStatus(): this {
+    return this;
+  }
+
+  updateName(): this {
+    return this;
+  }
+
+  end(): void {}
+
+  isRecording(): boolean {
+    return false;
+  }
+
+  recordException(): void {}
+}

@@ -1,0 +1,182 @@
+import {
+  type Span as ApiSpan,
+  type Tracer as ApiTracer,
+  type Attributes,
+  type Context,
+  context as contextApi,
+  diag,
+  INVALID_SPAN_CONTEXT,
+  isSpanContextValid,
+  type Link,
+  type SpanContext,
+  SpanKind,
+  type SpanOptions,
+  type TraceState,
+  trace,
+} from '@opentelemetry/api';
+import type { InstrumentationScope, Resource } from '@traceloom/model';
+import { isTracingSuppressed } from '../internal/suppress.ts';
+import type { Sampler } from '../sampling/types.ts';
+import { SamplingDecision } from '../sampling/types.ts';
+import { nowUnixNano, timeInputToUnixNano } from './clock.ts';
+import type { IdGenerator } from './id-generator.ts';
+import { FLAG_HAS_IS_REMOTE, FLAG_IS_REMOTE, NonRecordingSpan, RecordingSpan, type SpanOwner } from './span.ts';
+import type { ResolvedSpanLimits } from './span-limits.ts';
+import type { SpanProcessor } from './types.ts';
+
+/** What the provider shares with its tracers; `processors` and `shutDown` may change after set-up. */
+export interface TracerSharedState {
+  readonly resource: Resource;
+  readonly sampler: Sampler;
+  readonly idGenerator: IdGenerator;
+  readonly limits: ResolvedSpanLimits;
+  processors: readonly SpanProcessor[];
+  shutDown: boolean;
+}
+
+const NO_ATTRIBUTES: Attributes = Object.freeze({}) as Attributes;
+const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
+/** Handed out where no span may be recorded at all (tracing suppressed, provider shut down). */
+const INVALID_SPAN: ApiSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/**
+ * An OpenTelemetry API tracer for one instrumentation scope. Made by
+ * {@link TracerProvider.getTracer}; every span it starts points at the same
+ * `resource` and `scope` objects.
+ */
+export class Tracer implements ApiTracer, SpanOwner {
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+  readonly limits: ResolvedSpanLimits;
+  readonly #state: TracerSharedState;
+  readonly #sampler: Sampler;
+  readonly #ids: IdGenerator;
+
+  /** Used by the provider. */
+  constructor(state: TracerSharedState, scope: InstrumentationScope) {
+    this.resource = state.resource;
+    this.scope = scope;
+    this.limits = state.limits;
+    this.#state = state;
+    this.#sampler = state.sampler;
+    this.#ids = state.idGenerator;
+  }
+
+  startSpan(name: string, options?: SpanOptions, context?: Context): ApiSpan {
+    let ctx = context ?? contextApi.active();
+    const state = this.#state;
+    if (state.shutDown || isTracingSuppressed(ctx)) return INVALID_SPAN;
+    let parentTraceId: string | undefined;
+    let parentSpanId = '';
+    let parentTraceState: TraceState | undefined;
+    let remoteBit = 0;
+    if (options?.root === true) {
+      ctx = trace.deleteSpan(ctx);
+    } else {
+      const parent = trace.getSpan(ctx);
+      if (parent instanceof RecordingSpan) {
+        // Our own spans are valid by construction: skip the API's regex checks and the context object.
+        parentTraceId = parent.traceId;
+        parentSpanId = parent.spanId;
+        parentTraceState = parent.spanContext().traceState;
+      } else if (parent !== undefined) {
+        const pc: SpanContext = parent.spanContext();
+        if (isSpanContextValid(pc)) {
+          parentTraceId = pc.traceId;
+          parentSpanId = pc.spanId;
+          parentTraceState = pc.traceState;
+          if (pc.isRemote === true) remoteBit = FLAG_IS_REMOTE;
+        }
+      }
+    }
+    const traceId = parentTraceId ?? this.#ids.generateTraceId();
+    const apiKind = options?.kind ?? SpanKind.INTERNAL;
+    const attributes = options?.attributes;
+    const links = options?.links;
+    const result = this.#sampler.shouldSample(
+      ctx,
+      traceId,
+      name,
+      apiKind,
+      attributes ?? NO_ATTRIBUTES,
+      links ?? NO_LINKS,
+    );
+    const traceState = result.traceState ?? parentTraceState;
+    const decision = result.decision;
+    if (decision !== SamplingDecision.RECORD && decision !== SamplingDecision.RECORD_AND_SAMPLED) {
+      return new NonRecordingSpan(this, traceId, traceState);
+    }
+    const startTime = options?.startTime;
+    const span = new RecordingSpan(
+      this,
+      typeof name === 'string' ? name : String(name),
+      apiKind >= 0 && apiKind <= 4 ? apiKind + 1 : 1,
+      traceId,
+      this.#ids.generateSpanId(),
+      parentSpanId,
+      traceState,
+      (decision === SamplingDecision.RECORD_AND_SAMPLED ? 1 : 0) | FLAG_HAS_IS_REMOTE | remoteBit,
+      (startTime === undefined ? undefined : timeInputToUnixNano(startTime)) ?? nowUnixNano(),
+    );
+    if (attributes !== undefined) span.setAttributes(attributes);
+    if (result.attributes !== undefined) span.setAttributes(result.attributes);
+    if (links !== undefined) span.addLinks(links);
+    const processors = state.processors;
+    for (let i = 0; i < processors.length; i++) {
+      try {
+        (processors[i] as SpanProcessor).onStart(span, ctx);
+      } catch (err) {
+        diag.error('traceloom: a span processor threw in onStart', err);
+      }
+    }
+    return span;
+  }
+
+  startActiveSpan<F extends (span: ApiSpan) => unknown>(name: string, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: ApiSpan) => unknown>(name: string, options: SpanOptions, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: ApiSpan) => unknown>(
+    name: string,
+    options: SpanOptions,
+    context: Context,
+    fn: F,
+  ): ReturnType<F>;
+  startActiveSpan<F extends (span: ApiSpan) => unknown>(
+    name: string,
+    a2?: SpanOptions | F,
+    a3?: Context | F,
+    a4?: F,
+  ): ReturnType<F> | undefined {
+    let options: SpanOptions | undefined;
+    let parent: Context | undefined;
+    let fn: F | undefined;
+    if (typeof a2 === 'function') {
+      fn = a2;
+    } else if (typeof a3 === 'function') {
+      options = a2;
+      fn = a3;
+    } else {
+      options = a2;
+      parent = a3;
+      fn = a4;
+    }
+    if (typeof fn !== 'function') return undefined;
+    const ctx = parent ?? contextApi.active();
+    const span = this.startSpan(name, options, ctx);
+    return contextApi.with(trace.setSpan(ctx, span), fn as (s: ApiSpan) => ReturnType<F>, undefined, span);
+  }
+
+  spanEnded(span: RecordingSpan): void {
+    const processors = this.#state.processors;
+    for (let i = 0; i < processors.length; i++) {
+      try {
+        (processors[i] as SpanProcessor).onEnd(span);
+      } catch (err) {
+        diag.error('traceloom: a span processor threw in onEnd', err);
+      }
+    }
+  }
+
+  newSpanId(): string {
+    return this.#ids.generateSpanId();
+  }
+}
