@@ -137,8 +137,11 @@ function line(metric: string, unit: string, [ours, theirs]: [number, number], ba
 }
 
 function heap(side: 'ours' | 'theirs'): number {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'sdk-heap.ts');
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, side], { encoding: 'utf8' });
+  const here = dirname(fileURLToPath(import.meta.url));
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'sdk-heap.ts'), side], {
+    encoding: 'utf8',
+    cwd: join(here, '..'),
+  });
   const value = Number(r.stdout.trim());
   if (r.status !== 0 || !Number.isFinite(value)) throw new Error(`sdk-heap ${side} failed: ${r.stderr}`);
   return value;

@@ -78,12 +78,14 @@ export class AsyncLocalStorageContextManager implements ContextManager {
     if (emitter[WRAPPERS] !== undefined) return emitter;
     const map: WrapperMap = new Map();
     Object.defineProperty(emitter, WRAPPERS, { value: map, enumerable: false, configurable: true });
+    // `once` adds its own wrapper through `on`: that inner call must not wrap a second time.
+    let adding = false;
     for (const method of ADD_METHODS) {
       const original = emitter[method];
       if (typeof original !== 'function') continue;
       const manager = this;
       emitter[method] = function (this: EventEmitter, event: string | symbol, listener: Listener) {
-        if (typeof listener !== 'function') return original.call(this, event, listener);
+        if (adding || typeof listener !== 'function') return original.call(this, event, listener);
         const wrapped = manager.#bindFunction(context, listener);
         let perEvent = map.get(event);
         if (perEvent === undefined) {
@@ -93,7 +95,12 @@ export class AsyncLocalStorageContextManager implements ContextManager {
         const list = perEvent.get(listener);
         if (list === undefined) perEvent.set(listener, [wrapped]);
         else list.push(wrapped);
-        return original.call(this, event, wrapped);
+        adding = true;
+        try {
+          return original.call(this, event, wrapped);
+        } finally {
+          adding = false;
+        }
       };
     }
     for (const method of REMOVE_METHODS) {

@@ -152,6 +152,21 @@ export function captureRawHeaders(
   }
 }
 
+/** Whether undici's raw request header list already holds `name` (lower-case). */
+export function hasRawHeader(raw: readonly (string | Uint8Array)[] | string | undefined, name: string): boolean {
+  if (raw === undefined) return false;
+  if (typeof raw === 'string') {
+    const lower = raw.toLowerCase();
+    return lower.startsWith(`${name}:`) || lower.includes(`\n${name}:`);
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const h = raw[i]!;
+    const text = typeof h === 'string' ? h : rawToString(h);
+    if (text.length === name.length && text.toLowerCase() === name) return true;
+  }
+  return false;
+}
+
 function rawToString(v: string | Uint8Array): string {
   return typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
 }

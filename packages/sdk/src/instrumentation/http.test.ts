@@ -2,7 +2,10 @@
 // until it lands: the instrumentation only talks to the @opentelemetry/api
 // (global tracer, propagator and context manager), so the same code runs on ours.
 import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -82,6 +85,18 @@ function byKind(list: readonly ReadableSpan[], kind: SpanKind): ReadableSpan[] {
 function one<T>(list: readonly T[]): T {
   assert.equal(list.length, 1, `expected exactly one, got ${list.length}`);
   return list[0]!;
+}
+
+/** Whether this Node publishes http.client.request.created (22.12+/23.2+), probed like the instrumentation does. */
+function publishesCreated(): boolean {
+  let seen = false;
+  const probe = () => {
+    seen = true;
+  };
+  diagnosticsChannel.subscribe('http.client.request.created', probe);
+  new http.ClientRequest({ host: '127.0.0.1', port: 9, agent: { addRequest() {} } as unknown as http.Agent });
+  diagnosticsChannel.unsubscribe('http.client.request.created', probe);
+  return seen;
 }
 
 async function closedPort(): Promise<number> {
@@ -467,6 +482,86 @@ describe('http instrumentation (diagnostics_channel)', () => {
       assert.equal((await spans(2)).length, 2);
     } finally {
       await srv.close();
+    }
+  });
+
+  it('restores http.Agent.prototype.addRequest on disable()', () => {
+    const before = (http.Agent.prototype as unknown as { addRequest: unknown }).addRequest;
+    const handle = enable();
+    handle.disable();
+    assert.equal((http.Agent.prototype as unknown as { addRequest: unknown }).addRequest, before);
+  });
+
+  it('still makes http client spans with agentPropagationFallback off (injecting only where Node allows)', async () => {
+    enable({ agentPropagationFallback: false });
+    const seen: Seen = { traceparent: undefined };
+    const srv = await startServer((req, res) => {
+      seen.traceparent = req.headers.traceparent as string | undefined;
+      res.end();
+    });
+    try {
+      await httpGet(`http://127.0.0.1:${srv.port}/nf`);
+      const all = await spans(2);
+      const client = one(byKind(all, SpanKind.CLIENT));
+      assert.equal(client.attributes['http.response.status_code'], 200);
+      // Node 20 has no http.client.request.created channel: headers are already written when
+      // http.client.request.start fires, so nothing can be injected without the fallback.
+      if (publishesCreated()) assert.equal(typeof seen.traceparent, 'string');
+      else assert.equal(seen.traceparent, undefined);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('does not double a traceparent the fetch caller set itself', async () => {
+    enable();
+    const seen: Seen = { traceparent: undefined };
+    const srv = await startServer((req, res) => {
+      seen.traceparent = req.headers.traceparent as string | undefined;
+      res.end();
+    });
+    try {
+      const own = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`;
+      await (await fetch(`http://127.0.0.1:${srv.port}/`, { headers: { traceparent: own } })).text();
+      assert.equal(seen.traceparent, own);
+      assert.equal(byKind(await spans(2), SpanKind.CLIENT).length, 1);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('traces https the same way (scheme, port, propagation through https.Agent)', async () => {
+    enable();
+    // A throwaway self-signed certificate for 127.0.0.1, made for these tests only.
+    const dir = new URL('./fixtures/', import.meta.url);
+    const cert = readFileSync(new URL('test-cert.pem', dir));
+    const key = readFileSync(new URL('test-key.pem', dir));
+    const server = https.createServer({ cert, key }, (_req, res) => res.end('secure'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      await testTracer.startActiveSpan('caller', async (caller) => {
+        await new Promise<void>((resolve, reject) => {
+          https
+            .get({ host: '127.0.0.1', port, path: '/sec', ca: cert }, (res) => {
+              res.resume();
+              res.on('end', resolve);
+            })
+            .on('error', reject);
+        });
+        caller.end();
+      });
+      const all = await spans(3);
+      const client = one(byKind(all, SpanKind.CLIENT));
+      const srv = one(byKind(all, SpanKind.SERVER));
+      assert.equal(client.attributes['url.full'], `https://127.0.0.1:${port}/sec`);
+      assert.equal(client.attributes['server.port'], port);
+      assert.equal(srv.attributes['url.scheme'], 'https');
+      assert.equal(srv.attributes['server.port'], port);
+      assert.equal(srv.parentSpanContext?.spanId, client.spanContext().spanId);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

@@ -11,6 +11,7 @@ import {
   captureNodeHeaders,
   captureRawHeaders,
   errorType,
+  hasRawHeader,
   resolveHeaderCapture,
   setMethod,
   setServerAddress,
@@ -429,7 +430,9 @@ function onClientRequestError(message: unknown): void {
 
 const undiciSetter: TextMapSetter<UndiciRequest> = {
   set(carrier, key, value) {
-    carrier.addHeader(key, value);
+    // undici can only append: a header the caller already set (a proxy
+    // forwarding incoming headers, say) must not be doubled into an invalid list.
+    if (!hasRawHeader(carrier.headers, key)) carrier.addHeader(key, value);
   },
 };
 

@@ -5,8 +5,8 @@ import { suppressTracing } from '@opentelemetry/core';
 import { AWSXRayPropagator as OtelXRay } from '@opentelemetry/propagator-aws-xray';
 import { AWSXRayPropagator } from './aws-xray.ts';
 import {
-  assertSameSpanContext,
   asRemote,
+  assertSameSpanContext,
   contextWith,
   extractSpanContext,
   inject,

@@ -2,6 +2,7 @@ import type { Context, SpanContext, TextMapGetter, TextMapPropagator, TextMapSet
 import { TraceFlags, trace } from '@opentelemetry/api';
 import {
   firstValue,
+  indexIn,
   isLowerSpanId,
   isLowerTraceId,
   isOws,
@@ -44,8 +45,8 @@ export function parseXRay(value: string): ParsedXRay | undefined {
     pos = end + 1;
     while (s < e && isOws(value.charCodeAt(s))) s++;
     while (e > s && isOws(value.charCodeAt(e - 1))) e--;
-    const eq = value.indexOf('=', s);
-    if (eq === -1 || eq >= e) continue;
+    const eq = indexIn(value, 0x3d, s, e);
+    if (eq === -1) continue;
     const keyLen = eq - s;
     const vs = eq + 1;
     if (keyLen === 4 && value.startsWith('Root', s)) {

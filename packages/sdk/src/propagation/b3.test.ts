@@ -5,8 +5,8 @@ import { suppressTracing } from '@opentelemetry/core';
 import { B3InjectEncoding, B3Propagator as OtelB3 } from '@opentelemetry/propagator-b3';
 import { B3_DEBUG_FLAG_KEY, B3Propagator } from './b3.ts';
 import {
-  assertSameSpanContext,
   asRemote,
+  assertSameSpanContext,
   type Carrier,
   contextWith,
   extract,
@@ -43,7 +43,8 @@ describe('B3 interop with @opentelemetry/propagator-b3', () => {
     });
 
     it(`${name}: writes the same headers and fields`, () => {
-      for (const sc of SAMPLE_CONTEXTS) assert.deepEqual(inject(ours, contextWith(sc)), inject(theirs, contextWith(sc)));
+      for (const sc of SAMPLE_CONTEXTS)
+        assert.deepEqual(inject(ours, contextWith(sc)), inject(theirs, contextWith(sc)));
       assert.deepEqual(ours.fields(), theirs.fields());
     });
 
@@ -79,19 +80,24 @@ describe('B3 interop with @opentelemetry/propagator-b3', () => {
 
   it('a new remote parent without debug clears an earlier debug flag', () => {
     const debugCtx = extract(oursSingle, { b3: `${TRACE_ID}-${SPAN_ID}-d` });
-    const next = oursSingle.extract(debugCtx, { b3: `${TRACE_ID}-${SPAN_ID}-1` }, {
-      get: (c: Record<string, string>, k) => c[k],
-      keys: Object.keys,
-    });
+    const next = oursSingle.extract(
+      debugCtx,
+      { b3: `${TRACE_ID}-${SPAN_ID}-1` },
+      {
+        get: (c: Record<string, string>, k) => c[k],
+        keys: Object.keys,
+      },
+    );
     assert.equal(next.getValue(B3_DEBUG_FLAG_KEY), undefined);
   });
 
   it('pads 64-bit trace ids to 128 bits, like the official propagator', () => {
     const short = TRACE_ID.slice(16);
-    for (const carrier of [
+    const carriers: Carrier[] = [
       { b3: `${short}-${SPAN_ID}-1` },
       { 'x-b3-traceid': short, 'x-b3-spanid': SPAN_ID, 'x-b3-sampled': '1' },
-    ]) {
+    ];
+    for (const carrier of carriers) {
       const got = extractSpanContext(oursSingle, carrier);
       assert.equal(got?.traceId, `0000000000000000${short}`);
       assertSameSpanContext(got, extractSpanContext(theirsSingle, carrier));

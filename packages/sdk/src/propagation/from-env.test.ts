@@ -4,7 +4,15 @@ import type { Context, TextMapPropagator } from '@opentelemetry/api';
 import { DiagLogLevel, diag, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import { CompositePropagator } from './composite.ts';
 import { propagatorFromEnv } from './from-env.ts';
-import { contextWith, extract, extractSpanContext, inject, SAMPLE_CONTEXTS, SPAN_ID, TRACE_ID } from './internal/testing.ts';
+import {
+  contextWith,
+  extract,
+  extractSpanContext,
+  inject,
+  SAMPLE_CONTEXTS,
+  SPAN_ID,
+  TRACE_ID,
+} from './internal/testing.ts';
 
 const warnings: string[] = [];
 
@@ -23,10 +31,7 @@ beforeEach(() => {
 });
 afterEach(() => diag.disable());
 
-const ctx = propagation.setBaggage(
-  contextWith(SAMPLE_CONTEXTS[0]!),
-  propagation.createBaggage({ k: { value: 'v' } }),
-);
+const ctx = propagation.setBaggage(contextWith(SAMPLE_CONTEXTS[0]!), propagation.createBaggage({ k: { value: 'v' } }));
 
 describe('propagatorFromEnv', () => {
   it('defaults to tracecontext,baggage', () => {

@@ -5,8 +5,8 @@ import { propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { JaegerPropagator as OtelJaeger } from '@opentelemetry/propagator-jaeger';
 import {
-  assertSameSpanContext,
   asRemote,
+  assertSameSpanContext,
   contextWith,
   extract,
   extractSpanContext,
@@ -64,6 +64,14 @@ describe('Jaeger interop with @opentelemetry/propagator-jaeger', () => {
     const ctx = extract(ours, { 'uberctx-new': '2', 'uberctx-bad': '%E0%A4%A' }, base);
     assert.deepEqual(baggageOf(ctx), { keep: '1', new: '2' });
     assert.equal(extract(ours, { other: 'x' }), ROOT_CONTEXT);
+  });
+
+  it('skips baggage keys that cannot be header names', () => {
+    const ctx = propagation.setBaggage(
+      ROOT_CONTEXT,
+      propagation.createBaggage({ 'bad key': { value: '1' }, é: { value: '2' }, good: { value: '3' } }),
+    );
+    assert.deepEqual(inject(ours, ctx), { 'uberctx-good': '3' });
   });
 
   it('injects nothing when tracing is suppressed', () => {

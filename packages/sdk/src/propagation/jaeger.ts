@@ -4,6 +4,7 @@ import {
   BYTE_HEX,
   firstValue,
   hexDigit,
+  isHttpToken,
   isLowerSpanId,
   isLowerTraceId,
   isTracingSuppressed,
@@ -78,7 +79,8 @@ export function parseUberTraceId(value: string): ParsedUberTraceId | undefined {
 /**
  * Jaeger propagator: `uber-trace-id` and `uberctx-{key}` baggage headers.
  * Inject writes `{trace-id}:{span-id}:0:{flags}` (parent id 0, as the field
- * is deprecated) and each baggage entry URL-encoded. Extract merges
+ * is deprecated) and each baggage entry URL-encoded (entries whose key
+ * cannot be part of a header name are skipped). Extract merges
  * `uberctx-` entries into the context's baggage (values URL-decoded; entries
  * that do not decode are skipped).
  */
@@ -104,6 +106,8 @@ export class JaegerPropagator implements TextMapPropagator {
     const baggage = propagation.getBaggage(context);
     if (baggage === undefined) return;
     for (const [key, entry] of baggage.getAllEntries()) {
+      // A key that is no header-name token would make Node's setHeader throw.
+      if (!isHttpToken(key)) continue;
       let value: string;
       try {
         value = encodeURIComponent(entry.value);
@@ -119,7 +123,12 @@ export class JaegerPropagator implements TextMapPropagator {
     if (header !== undefined) {
       const p = parseUberTraceId(header);
       if (p !== undefined) {
-        context = trace.setSpanContext(context, { ...p, isRemote: true });
+        context = trace.setSpanContext(context, {
+          traceId: p.traceId,
+          spanId: p.spanId,
+          traceFlags: p.traceFlags,
+          isRemote: true,
+        });
       }
     }
     let baggage = undefined as ReturnType<typeof propagation.getBaggage>;

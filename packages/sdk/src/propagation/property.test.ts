@@ -19,9 +19,7 @@ import { W3CTraceContextPropagator } from './w3c-trace-context.ts';
 const RUNS = { numRuns: 300 };
 
 const hex = (n: number) =>
-  fc
-    .string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n })
-    .filter((s) => /[^0]/.test(s));
+  fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n }).filter((s) => /[^0]/.test(s));
 
 const validSpanContext = (maxFlags: number) =>
   fc.record({
@@ -82,7 +80,8 @@ function mutated(valid: string): fc.Arbitrary<string> {
     fc.nat({ max: valid.length }).map((i) => valid.slice(0, i)),
     fc.tuple(fc.nat({ max: valid.length - 1 }), anyChar).map(([i, c]) => valid.slice(0, i) + c + valid.slice(i + 1)),
     fc.tuple(fc.nat({ max: valid.length }), anyChar).map(([i, c]) => valid.slice(0, i) + c + valid.slice(i)),
-    fc.tuple(fc.nat({ max: valid.length - 1 }), fc.constantFrom('-', ':', ';', '=', ',', '%', '0', 'F', ' '))
+    fc
+      .tuple(fc.nat({ max: valid.length - 1 }), fc.constantFrom('-', ':', ';', '=', ',', '%', '0', 'F', ' '))
       .map(([i, c]) => valid.slice(0, i) + c + valid.slice(i + 1)),
   );
 }
@@ -194,6 +193,8 @@ describe('propagator properties', () => {
           [ours, theirs],
           [theirs, ours],
         ] as const) {
+          // The official extract stores entries in a plain object, where `__proto__` is lost.
+          if (from !== to && Object.hasOwn(record, '__proto__')) continue;
           const got = propagation.getBaggage(extract(to, inject(from, ctx)));
           const entries2 = (got?.getAllEntries() ?? []).map(([k, e]) => [k, e.value]).sort();
           assert.deepEqual(entries2, expected);

@@ -1,5 +1,5 @@
 import type { TraceState } from '@opentelemetry/api';
-import { isOws } from './internal/common.ts';
+import { indexIn, isOws } from './internal/common.ts';
 
 /** W3C Trace Context §3.3.1.1: at most 32 list-members. */
 const MAX_MEMBERS = 32;
@@ -161,8 +161,8 @@ export function parseTraceState(header: string): W3CTraceState | undefined {
     while (e > s && isOws(header.charCodeAt(e - 1))) e--;
     pos = end + 1;
     if (s === e) continue;
-    const eq = header.indexOf('=', s);
-    if (eq === -1 || eq >= e) return undefined;
+    const eq = indexIn(header, 0x3d, s, e);
+    if (eq === -1) return undefined;
     if (!isValidTraceStateKey(header, s, eq) || !isValidTraceStateValue(header, eq + 1, e)) return undefined;
     if (keys.length === MAX_MEMBERS) return undefined;
     const key = header.slice(s, eq);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Baggage, BaggageEntry, Context } from '@opentelemetry/api';
 import { baggageEntryMetadataFromString, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
-import { suppressTracing, W3CBaggagePropagator as OtelBaggage } from '@opentelemetry/core';
+import { W3CBaggagePropagator as OtelBaggage, suppressTracing } from '@opentelemetry/core';
 import { type Carrier, extract, inject } from './internal/testing.ts';
 import { BAGGAGE_MAX_MEMBERS, percentDecode, W3CBaggagePropagator } from './w3c-baggage.ts';
 
@@ -29,7 +29,7 @@ const SAMPLES: Record<string, BaggageEntry>[] = [
   { userId: { value: 'alice' } },
   { a: { value: '1' }, b: { value: 'two words' }, c: { value: 'x,y;z=w' } },
   { unicode: { value: 'ünï 😀 日本' }, percent: { value: '100%' }, quote: { value: '"q" \\ back' } },
-  { 'key with space': { value: 'v' }, 'k(paren)': { value: 'v2' }, 'é': { value: 'e' } },
+  { 'key with space': { value: 'v' }, 'k(paren)': { value: 'v2' }, é: { value: 'e' } },
   { withMeta: { value: 'v', metadata: baggageEntryMetadataFromString('prop1;prop2=x') } },
 ];
 
@@ -57,7 +57,8 @@ describe('W3C baggage interop with @opentelemetry/core', () => {
       ['a=1', 'b=2'],
       'a=1,,b=2',
     ];
-    for (const h of headers) assert.deepEqual(extracted(ours, { baggage: h }), extracted(theirs, { baggage: h }), String(h));
+    for (const h of headers)
+      assert.deepEqual(extracted(ours, { baggage: h }), extracted(theirs, { baggage: h }), String(h));
   });
 
   it('writes values a strict parser accepts: only baggage-octets', () => {
@@ -79,6 +80,12 @@ describe('W3C baggage parsing and limits', () => {
   it('skips malformed members and keeps the rest', () => {
     const got = extracted(ours, { baggage: 'good=1,noequals,=novalue, bad key=x,k=v"q,ok=2,k;p=1' });
     assert.deepEqual(got, { good: { value: '1' }, ok: { value: '2' } });
+  });
+
+  it('keeps a member named __proto__ as an entry', () => {
+    const b = propagation.getBaggage(extract(ours, { baggage: '__proto__=x,constructor=y' }));
+    assert.equal(b?.getEntry('__proto__')?.value, 'x');
+    assert.equal(b?.getEntry('constructor')?.value, 'y');
   });
 
   it('returns the context unchanged when nothing is valid', () => {
@@ -123,6 +130,11 @@ describe('W3C baggage parsing and limits', () => {
     const many: Record<string, BaggageEntry> = {};
     for (let i = 0; i < 250; i++) many[`k${i}`] = { value: 'v' };
     assert.equal(inject(ours, withBaggage(many)).baggage!.split(',').length, BAGGAGE_MAX_MEMBERS);
+  });
+
+  it('drops metadata that would break the header', () => {
+    const bad = baggageEntryMetadataFromString('p=1,q=2\n');
+    assert.equal(inject(ours, withBaggage({ k: { value: 'v', metadata: bad } })).baggage, 'k=v');
   });
 
   it('skips entries that cannot be encoded (lone surrogates) instead of throwing', () => {

@@ -7,7 +7,7 @@ import type {
   TextMapSetter,
 } from '@opentelemetry/api';
 import { baggageEntryMetadataFromString, propagation } from '@opentelemetry/api';
-import { hexDigit, isOws, isTracingSuppressed } from './internal/common.ts';
+import { hexDigit, indexIn, isOws, isTracingSuppressed } from './internal/common.ts';
 
 /** Header name of W3C Baggage. */
 export const BAGGAGE_HEADER = 'baggage';
@@ -95,6 +95,16 @@ function encode(s: string, key: boolean): string | undefined {
   }
 }
 
+// Metadata is written as given (it is opaque), so it must not end the member
+// (`,`) nor hold characters a header value cannot carry.
+function isSafeMetadata(meta: string): boolean {
+  for (let i = 0; i < meta.length; i++) {
+    const c = meta.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x2c) return false;
+  }
+  return true;
+}
+
 /**
  * Parses one `baggage` header value into `out`, honouring the limits across
  * several headers through `state` ([members, bytes]). Invalid members are
@@ -117,10 +127,10 @@ function parseBaggageInto(header: string, out: Record<string, BaggageEntry>, sta
     if (memberLen > BAGGAGE_MAX_MEMBER_BYTES) continue;
     const size = memberLen + (state[0] === 0 ? 0 : 1);
     if (state[1] + size > BAGGAGE_MAX_TOTAL_BYTES) return;
-    let semi = header.indexOf(';', s);
-    if (semi === -1 || semi > e) semi = e;
-    const eq = header.indexOf('=', s);
-    if (eq === -1 || eq >= semi) continue;
+    let semi = indexIn(header, 0x3b, s, e);
+    if (semi === -1) semi = e;
+    const eq = indexIn(header, 0x3d, s, semi);
+    if (eq === -1) continue;
     let ke = eq;
     while (ke > s && isOws(header.charCodeAt(ke - 1))) ke--;
     if (ke === s) continue;
@@ -180,7 +190,7 @@ export class W3CBaggagePropagator implements TextMapPropagator {
       let member = `${key}=${value}`;
       if (entry.metadata !== undefined) {
         const meta = entry.metadata.toString();
-        if (meta.length > 0) member += `;${meta}`;
+        if (meta.length > 0 && isSafeMetadata(meta)) member += `;${meta}`;
       }
       if (member.length > BAGGAGE_MAX_MEMBER_BYTES) continue;
       const next = count === 0 ? member : `${header},${member}`;
@@ -194,7 +204,8 @@ export class W3CBaggagePropagator implements TextMapPropagator {
   extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
     const raw = getter.get(carrier, BAGGAGE_HEADER);
     if (raw === undefined || raw.length === 0) return context;
-    const entries: Record<string, BaggageEntry> = {};
+    // No prototype: a member named `__proto__` must be an entry, not a prototype change.
+    const entries = Object.create(null) as Record<string, BaggageEntry>;
     const state: [number, number] = [0, 0];
     if (typeof raw === 'string') parseBaggageInto(raw, entries, state);
     else {

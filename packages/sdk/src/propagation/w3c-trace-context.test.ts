@@ -3,13 +3,13 @@ import { describe, it } from 'node:test';
 import type { SpanContext } from '@opentelemetry/api';
 import { createTraceState, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import {
-  suppressTracing,
-  W3CTraceContextPropagator as OtelW3C,
   TraceState as OtelTraceState,
+  W3CTraceContextPropagator as OtelW3C,
+  suppressTracing,
 } from '@opentelemetry/core';
 import {
-  assertSameSpanContext,
   asRemote,
+  assertSameSpanContext,
   contextWith,
   extractSpanContext,
   inject,
@@ -114,7 +114,10 @@ describe('W3C traceparent validation', () => {
 
   it('keeps unknown flag bits as the official propagator does', () => {
     assert.equal(parseTraceparent(`00-${TRACE_ID}-${SPAN_ID}-ff`)?.traceFlags, 0xff);
-    assert.equal(inject(ours, contextWith({ traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: 0x1f, isRemote: false })).traceparent, `00-${TRACE_ID}-${SPAN_ID}-1f`);
+    assert.equal(
+      inject(ours, contextWith({ traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: 0x1f, isRemote: false })).traceparent,
+      `00-${TRACE_ID}-${SPAN_ID}-1f`,
+    );
   });
 
   it('ignores tracestate when traceparent is invalid', () => {
@@ -217,12 +220,56 @@ describe('W3C tracestate', () => {
 
   it('a tracestate extracted by ours is injected unchanged by theirs', () => {
     const header = 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7';
-    const ctx = ours.extract(ROOT_CONTEXT, { traceparent: VALID, tracestate: header }, {
-      get: (c: Record<string, string>, k) => c[k],
-      keys: Object.keys,
-    });
+    const ctx = ours.extract(
+      ROOT_CONTEXT,
+      { traceparent: VALID, tracestate: header },
+      {
+        get: (c: Record<string, string>, k) => c[k],
+        keys: Object.keys,
+      },
+    );
     const sc = trace.getSpanContext(ctx);
     assert.equal(sc?.traceFlags, TraceFlags.SAMPLED);
     assert.equal(inject(theirs, ctx).tracestate, header);
+  });
+});
+
+describe('W3C trace context over real node:http headers', () => {
+  async function headersSent(raw: string[]): Promise<import('node:http').IncomingHttpHeaders> {
+    const http = await import('node:http');
+    const server = http.createServer((req, res) => {
+      res.end(JSON.stringify(req.headers));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    try {
+      return await new Promise((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, path: '/', headers: raw }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            body += c;
+          });
+          res.on('end', () => resolve(JSON.parse(body) as import('node:http').IncomingHttpHeaders));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    } finally {
+      server.close();
+    }
+  }
+
+  it('combines repeated tracestate headers as Node joins them', async () => {
+    const headers = await headersSent(['traceparent', VALID, 'tracestate', 'a=1,b=2', 'tracestate', 'c=3']);
+    const sc = extractSpanContext(ours, headers as Record<string, string>);
+    assert.equal(sc?.traceState?.serialize(), 'a=1,b=2,c=3');
+    assertSameSpanContext(sc, extractSpanContext(theirs, headers as Record<string, string>));
+  });
+
+  it('ignores repeated traceparent headers', async () => {
+    const other = `00-${'a'.repeat(32)}-${SPAN_ID}-01`;
+    const headers = await headersSent(['traceparent', VALID, 'traceparent', other]);
+    assert.equal(extractSpanContext(ours, headers as Record<string, string>), undefined);
   });
 });

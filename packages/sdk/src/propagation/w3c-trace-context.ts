@@ -19,21 +19,16 @@ const FIELDS: readonly string[] = [TRACEPARENT_HEADER, TRACESTATE_HEADER];
 // version(2) - trace-id(32) - parent-id(16) - flags(2)
 const V00_LENGTH = 55;
 
-/** A traceparent's parts, as {@link parseTraceparent} returns them. */
-export interface ParsedTraceparent {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly traceFlags: number;
-}
-
 /**
  * Parses a `traceparent` value by the rules of W3C Trace Context §3.2 and
  * §4.3 (versioning): lower-case hex only; version `ff` invalid; trace-id and
  * parent-id not all zeros; version 00 is exactly 55 characters; a higher
  * version may be longer, but only if a `-` follows the flags (the parts it
- * adds are ignored). Surrounding OWS is tolerated. Undefined when invalid.
+ * adds are ignored). Surrounding OWS is tolerated. Returns a remote span
+ * context (one allocation; the extract path adds the tracestate to it), or
+ * undefined when invalid.
  */
-export function parseTraceparent(value: string): ParsedTraceparent | undefined {
+export function parseTraceparent(value: string): SpanContext | undefined {
   let s = 0;
   let e = value.length;
   while (s < e && isOws(value.charCodeAt(s))) s++;
@@ -55,7 +50,12 @@ export function parseTraceparent(value: string): ParsedTraceparent | undefined {
   const f1 = hexDigit(value.charCodeAt(s + 53), false);
   const f2 = hexDigit(value.charCodeAt(s + 54), false);
   if (f1 < 0 || f2 < 0) return undefined;
-  return { traceId: value.slice(s + 3, s + 35), spanId: value.slice(s + 36, s + 52), traceFlags: f1 * 16 + f2 };
+  return {
+    traceId: value.slice(s + 3, s + 35),
+    spanId: value.slice(s + 36, s + 52),
+    traceFlags: f1 * 16 + f2,
+    isRemote: true,
+  };
 }
 
 /**
@@ -86,14 +86,8 @@ export class W3CTraceContextPropagator implements TextMapPropagator {
     if (typeof raw === 'string') tp = raw;
     else if (Array.isArray(raw) && raw.length === 1 && typeof raw[0] === 'string') tp = raw[0];
     else return context;
-    const parsed = parseTraceparent(tp);
-    if (parsed === undefined) return context;
-    const sc: SpanContext = {
-      traceId: parsed.traceId,
-      spanId: parsed.spanId,
-      traceFlags: parsed.traceFlags,
-      isRemote: true,
-    };
+    const sc = parseTraceparent(tp);
+    if (sc === undefined) return context;
     const rawState = getter.get(carrier, TRACESTATE_HEADER);
     let stateHeader: string | undefined;
     if (typeof rawState === 'string') stateHeader = rawState;

@@ -10,8 +10,12 @@ export type SamplerEnv = Readonly<Record<string, string | undefined>>;
 
 /** Defaults of the `OTEL_TRACES_SAMPLER_ARG` of `jaeger_remote` (OTel SDK environment variables spec). */
 export const JAEGER_REMOTE_ARG_DEFAULTS = {
-  /** The spec's default names Jaeger's gRPC port; we poll over HTTP, so an HTTP endpoint must be given to reach Jaeger. */
-  endpoint: 'http://localhost:14250',
+  /**
+   * The spec's default (`http://localhost:14250`) is Jaeger's gRPC port; this
+   * sampler polls HTTP JSON, so the default is the HTTP sampling endpoint that
+   * the Jaeger agent and Traceloom serve on 5778.
+   */
+  endpoint: 'http://localhost:5778/sampling',
   pollingIntervalMs: 60_000,
   initialSamplingRate: 0.001,
 } as const;

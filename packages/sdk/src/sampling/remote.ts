@@ -181,6 +181,8 @@ export interface JaegerRemoteSamplerOptions {
   now?: MillisClock;
 }
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** Defaults of {@link JaegerRemoteSamplerOptions}. */
 const REMOTE_DEFAULTS = { pollingIntervalMs: 60_000, requestTimeoutMs: 10_000, initialSamplingRate: 0.001 } as const;
 
@@ -209,9 +211,11 @@ export class JaegerRemoteSampler implements Sampler {
     const url = new URL(options.endpoint);
     url.searchParams.set('service', options.serviceName);
     this.#url = url.href;
+    const asked = options.pollingIntervalMs;
+    // setInterval turns delays past 2^31-1 ms into 1 ms: clamp rather than poll in a loop.
     const interval =
-      options.pollingIntervalMs !== undefined && options.pollingIntervalMs > 0
-        ? options.pollingIntervalMs
+      asked !== undefined && Number.isFinite(asked) && asked > 0
+        ? Math.min(asked, MAX_TIMER_MS)
         : REMOTE_DEFAULTS.pollingIntervalMs;
     this.#timeoutMs = Math.min(options.requestTimeoutMs ?? REMOTE_DEFAULTS.requestTimeoutMs, interval);
     this.#maxOperations = options.maxOperations ?? 2000;

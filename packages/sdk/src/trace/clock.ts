@@ -36,17 +36,25 @@ export function epochMillisToUnixNano(ms: number): bigint {
 }
 
 /**
+ * Numbers below this are `performance.now()` readings, larger ones epoch
+ * milliseconds: 10^12 ms is 2001-09-09 as a date and 31 years as an uptime.
+ * The OpenTelemetry SDK splits at `performance.timeOrigin` instead, which
+ * reads an epoch time from before the process started (a queued message's
+ * timestamp) as an uptime and lands it decades in the future.
+ */
+const PERFORMANCE_NOW_LIMIT_MS = 1e12;
+
+/**
  * Any OpenTelemetry `TimeInput` to Unix ns: `HrTime` `[seconds, nanos]`, a
- * `Date`, or a number of milliseconds. A number below `performance.timeOrigin`
- * is taken as a `performance.now()` reading (as the OpenTelemetry SDK does);
- * larger numbers are epoch milliseconds (`Date.now()`). Returns `undefined`
+ * `Date`, or a number of milliseconds, either a `performance.now()` reading
+ * or epoch milliseconds (`Date.now()`), told apart by size. Returns `undefined`
  * for anything else (NaN, negative, wrong type), so the caller can fall back
  * to now.
  */
 export function timeInputToUnixNano(time: TimeInput): bigint | undefined {
   if (typeof time === 'number') {
     if (!Number.isFinite(time) || time < 0) return undefined;
-    if (time < ORIGIN_MS) return ORIGIN_UNIX_NANO + BigInt(Math.round(time * 1e6));
+    if (time < PERFORMANCE_NOW_LIMIT_MS) return ORIGIN_UNIX_NANO + BigInt(Math.round(time * 1e6));
     return epochMillisToUnixNano(time);
   }
   if (Array.isArray(time)) {

@@ -35,8 +35,47 @@ const OK_STATUS: SpanStatus = Object.freeze({ code: 1, message: '' });
 const NO_EVENTS: readonly SpanEvent[] = Object.freeze([]) as readonly SpanEvent[];
 const NO_LINKS: readonly SpanLink[] = Object.freeze([]) as readonly SpanLink[];
 
-/** Past this many attributes a key index replaces the linear duplicate scan. */
+/** Up to this many pairs duplicates are found by scanning; above it, with a Map. */
 const LINEAR_KEY_SCAN = 16;
+
+/**
+ * Removes repeated keys from a flat `[key, value, ...]` array in place: each
+ * key keeps its first position and its last value, as assigning to an
+ * attribute map would.
+ */
+function compact(flat: unknown[]): void {
+  const pairs = flat.length >>> 1;
+  let w = 0;
+  if (pairs <= LINEAR_KEY_SCAN) {
+    outer: for (let r = 0; r < flat.length; r += 2) {
+      const key = flat[r];
+      for (let i = 0; i < w; i += 2) {
+        if (flat[i] === key) {
+          flat[i + 1] = flat[r + 1];
+          continue outer;
+        }
+      }
+      flat[w] = key;
+      flat[w + 1] = flat[r + 1];
+      w += 2;
+    }
+  } else {
+    const seen = new Map<unknown, number>();
+    for (let r = 0; r < flat.length; r += 2) {
+      const key = flat[r];
+      const at = seen.get(key);
+      if (at !== undefined) {
+        flat[at + 1] = flat[r + 1];
+        continue;
+      }
+      seen.set(key, w);
+      flat[w] = key;
+      flat[w + 1] = flat[r + 1];
+      w += 2;
+    }
+  }
+  flat.length = w;
+}
 
 /** What every span of one tracer shares: set up once, read on the hot path. */
 export interface SpanOwner {
@@ -84,9 +123,9 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
   readonly #traceStateObject: TraceState | undefined;
   #ended: Ended;
   #context: SpanContext | undefined;
-  #keyIndex: Map<string, number> | undefined;
   #flat: (string | AnyValue)[] | undefined;
   #attributeList: readonly KeyValue[] | undefined;
+  #compactedLength: number;
 
   /** Used by the tracer; `kind` is the OTLP number, `flags` the W3C flags plus OTLP's remote bits. */
   constructor(
@@ -121,9 +160,9 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
     this.#traceStateObject = traceState;
     this.#ended = Ended.NO;
     this.#context = undefined;
-    this.#keyIndex = undefined;
     this.#flat = undefined;
     this.#attributeList = undefined;
+    this.#compactedLength = -1;
   }
 
   spanContext(): SpanContext {
@@ -173,6 +212,7 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
       if (flat === undefined) {
         list = NO_KEY_VALUES;
       } else {
+        compact(flat);
         const out = new Array<KeyValue>(flat.length >>> 1);
         for (let i = 0, j = 0; i < flat.length; i += 2, j++) {
           const v = flat[i + 1] as AnyValue;
@@ -211,38 +251,38 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
       }
     }
     this.#attributeList = undefined;
-    let flat = this.#flat;
-    if (flat === undefined) {
-      flat = [];
-      this.#flat = flat;
+    const flat = this.#flat;
+    if (flat === undefined && limits.attributeCountLimit > 0) {
+      // A literal of two, grown by the next push to 22 slots: room for 11 attributes in
+      // one reallocation, where growing from [] reallocates twice for 10 and leaves 47 slots.
+      this.#flat = [key, value];
+      return;
     }
-    const n = flat.length;
-    const index = this.#keyIndex;
-    if (index !== undefined) {
-      const at = index.get(key);
-      if (at !== undefined) {
-        flat[at + 1] = value;
-        return;
+    if (flat === undefined) {
+      this.droppedAttributesCount++;
+      return;
+    }
+    // A repeated key is appended and resolved (last value, first position) when the list is
+    // built, so the common case costs no scan; only a full span looks for the key now.
+    if (flat.length >>> 1 >= limits.attributeCountLimit) {
+      // Compact only when pairs were appended since the last compaction, so a span that stays
+      // full (more keys than the limit) pays one scan per call, not a rebuild.
+      if (flat.length !== this.#compactedLength) {
+        compact(flat);
+        this.#compactedLength = flat.length;
       }
-    } else {
-      for (let i = 0; i < n; i += 2) {
+      for (let i = 0; i < flat.length; i += 2) {
         if (flat[i] === key) {
           flat[i + 1] = value;
           return;
         }
       }
-    }
-    if (n >>> 1 >= limits.attributeCountLimit) {
-      this.droppedAttributesCount++;
-      return;
+      if (flat.length >>> 1 >= limits.attributeCountLimit) {
+        this.droppedAttributesCount++;
+        return;
+      }
     }
     flat.push(key, value);
-    if (index !== undefined) index.set(key, n);
-    else if (n + 2 === 2 * LINEAR_KEY_SCAN) {
-      const m = new Map<string, number>();
-      for (let i = 0; i < flat.length; i += 2) m.set(flat[i] as string, i);
-      this.#keyIndex = m;
-    }
   }
 
   addEvent(name: string, attributesOrStartTime?: Attributes | TimeInput, startTime?: TimeInput): this {
@@ -418,6 +458,11 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
       return;
     }
     this.addEvent('exception', attributes, time);
+  }
+
+  /** The trace state as the API object, for child spans; no span context is made for it. */
+  apiTraceState(): TraceState | undefined {
+    return this.#traceStateObject;
   }
 
   /** Whether `end()` has been called. */

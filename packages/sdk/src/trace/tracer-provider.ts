@@ -10,6 +10,7 @@ import {
 } from '@opentelemetry/api';
 import type { InstrumentationScope, Resource } from '@traceloom/model';
 import { AsyncLocalStorageContextManager } from '../context/async-local-storage-context-manager.ts';
+import { propagatorFromEnv } from '../propagation/from-env.ts';
 import { buildResource } from '../resource/resource.ts';
 import { AlwaysOnSampler } from '../sampling/basic.ts';
 import { ParentBasedSampler } from '../sampling/parent-based.ts';
@@ -45,7 +46,10 @@ export interface RegisterOptions {
    * @default a new, enabled {@link AsyncLocalStorageContextManager}
    */
   contextManager?: ContextManager | null;
-  /** The global propagator; absent or `null` leaves the current one. */
+  /**
+   * The global propagator; `null` leaves the current one.
+   * @default the propagators OTEL_PROPAGATORS names, else W3C trace context and baggage
+   */
   propagator?: TextMapPropagator | null;
 }
 
@@ -71,9 +75,11 @@ export class TracerProvider implements ApiTracerProvider {
   readonly #state: TracerSharedState;
   readonly #tracers = new Map<string, Tracer>();
   #shutdown: Promise<void> | undefined;
+  readonly #env: NodeJS.ProcessEnv;
 
   constructor(options: TracerProviderOptions = {}) {
     const env = options.env ?? process.env;
+    this.#env = env;
     this.resource = buildResource({
       ...(options.serviceName === undefined ? {} : { serviceName: options.serviceName }),
       ...(options.resourceAttributes === undefined ? {} : { attributes: options.resourceAttributes }),
@@ -82,6 +88,7 @@ export class TracerProvider implements ApiTracerProvider {
     this.#state = {
       resource: this.resource,
       sampler: options.sampler ?? new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+      defaultSampler: options.sampler === undefined,
       idGenerator: options.idGenerator ?? new RandomIdGenerator(),
       limits: resolveSpanLimits(options.spanLimits, env),
       processors: Object.freeze([...(options.spanProcessors ?? [])]),
@@ -116,8 +123,8 @@ export class TracerProvider implements ApiTracerProvider {
 
   /**
    * Installs this provider as the global OpenTelemetry tracer provider, the
-   * context manager (AsyncLocalStorage unless told otherwise) and, when given,
-   * the propagator. Returns this provider.
+   * context manager (AsyncLocalStorage unless told otherwise) and the
+   * propagator (from OTEL_PROPAGATORS unless told otherwise). Returns this provider.
    */
   register(options: RegisterOptions = {}): this {
     if (options.contextManager !== null) {
@@ -127,8 +134,8 @@ export class TracerProvider implements ApiTracerProvider {
         diag.warn('traceloom: a global context manager was already registered; it stays');
       }
     }
-    if (options.propagator !== undefined && options.propagator !== null) {
-      if (!propagation.setGlobalPropagator(options.propagator)) {
+    if (options.propagator !== null) {
+      if (!propagation.setGlobalPropagator(options.propagator ?? propagatorFromEnv(this.#env))) {
         diag.warn('traceloom: a global propagator was already registered; it stays');
       }
     }

@@ -11,6 +11,7 @@ import {
   type SpanContext,
   SpanKind,
   type SpanOptions,
+  TraceFlags,
   type TraceState,
   trace,
 } from '@opentelemetry/api';
@@ -28,6 +29,12 @@ import type { SpanProcessor } from './types.ts';
 export interface TracerSharedState {
   readonly resource: Resource;
   readonly sampler: Sampler;
+  /**
+   * True when `sampler` is the default parent-based always-on sampler: the
+   * tracer then decides inline from the parent's sampled flag, skipping a
+   * context lookup and the API's regex validation of the parent ids.
+   */
+  readonly defaultSampler: boolean;
   readonly idGenerator: IdGenerator;
   readonly limits: ResolvedSpanLimits;
   processors: readonly SpanProcessor[];
@@ -51,6 +58,7 @@ export class Tracer implements ApiTracer, SpanOwner {
   readonly #state: TracerSharedState;
   readonly #sampler: Sampler;
   readonly #ids: IdGenerator;
+  readonly #inlineSampling: boolean;
 
   /** Used by the provider. */
   constructor(state: TracerSharedState, scope: InstrumentationScope) {
@@ -60,6 +68,7 @@ export class Tracer implements ApiTracer, SpanOwner {
     this.#state = state;
     this.#sampler = state.sampler;
     this.#ids = state.idGenerator;
+    this.#inlineSampling = state.defaultSampler;
   }
 
   startSpan(name: string, options?: SpanOptions, context?: Context): ApiSpan {
@@ -69,6 +78,7 @@ export class Tracer implements ApiTracer, SpanOwner {
     let parentTraceId: string | undefined;
     let parentSpanId = '';
     let parentTraceState: TraceState | undefined;
+    let parentFlags = 0;
     let remoteBit = 0;
     if (options?.root === true) {
       ctx = trace.deleteSpan(ctx);
@@ -78,13 +88,15 @@ export class Tracer implements ApiTracer, SpanOwner {
         // Our own spans are valid by construction: skip the API's regex checks and the context object.
         parentTraceId = parent.traceId;
         parentSpanId = parent.spanId;
-        parentTraceState = parent.spanContext().traceState;
+        parentTraceState = parent.apiTraceState();
+        parentFlags = parent.flags;
       } else if (parent !== undefined) {
         const pc: SpanContext = parent.spanContext();
         if (isSpanContextValid(pc)) {
           parentTraceId = pc.traceId;
           parentSpanId = pc.spanId;
           parentTraceState = pc.traceState;
+          parentFlags = pc.traceFlags;
           if (pc.isRemote === true) remoteBit = FLAG_IS_REMOTE;
         }
       }
@@ -93,16 +105,28 @@ export class Tracer implements ApiTracer, SpanOwner {
     const apiKind = options?.kind ?? SpanKind.INTERNAL;
     const attributes = options?.attributes;
     const links = options?.links;
-    const result = this.#sampler.shouldSample(
-      ctx,
-      traceId,
-      name,
-      apiKind,
-      attributes ?? NO_ATTRIBUTES,
-      links ?? NO_LINKS,
-    );
-    const traceState = result.traceState ?? parentTraceState;
-    const decision = result.decision;
+    let decision: SamplingDecision;
+    let traceState = parentTraceState;
+    let samplerAttributes: Attributes | undefined;
+    if (this.#inlineSampling) {
+      // ParentBased(root: AlwaysOn): roots and children of sampled parents are sampled.
+      decision =
+        parentTraceId === undefined || (parentFlags & TraceFlags.SAMPLED) !== 0
+          ? SamplingDecision.RECORD_AND_SAMPLED
+          : SamplingDecision.NOT_RECORD;
+    } else {
+      const result = this.#sampler.shouldSample(
+        ctx,
+        traceId,
+        name,
+        apiKind,
+        attributes ?? NO_ATTRIBUTES,
+        links ?? NO_LINKS,
+      );
+      decision = result.decision;
+      if (result.traceState !== undefined) traceState = result.traceState;
+      samplerAttributes = result.attributes;
+    }
     if (decision !== SamplingDecision.RECORD && decision !== SamplingDecision.RECORD_AND_SAMPLED) {
       return new NonRecordingSpan(this, traceId, traceState);
     }
@@ -119,7 +143,7 @@ export class Tracer implements ApiTracer, SpanOwner {
       (startTime === undefined ? undefined : timeInputToUnixNano(startTime)) ?? nowUnixNano(),
     );
     if (attributes !== undefined) span.setAttributes(attributes);
-    if (result.attributes !== undefined) span.setAttributes(result.attributes);
+    if (samplerAttributes !== undefined) span.setAttributes(samplerAttributes);
     if (links !== undefined) span.addLinks(links);
     const processors = state.processors;
     for (let i = 0; i < processors.length; i++) {

@@ -99,3 +99,25 @@ export const BYTE_HEX: readonly string[] = Array.from({ length: 256 }, (_, i) =>
 export function isOws(code: number): boolean {
   return code === 0x20 || code === 0x09;
 }
+
+/**
+ * `s.indexOf(char)` limited to `[from, to)`, -1 when absent. Parsers use it
+ * inside one list member so that a long header of many malformed members
+ * costs linear, not quadratic, time.
+ */
+export function indexIn(s: string, code: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (s.charCodeAt(i) === code) return i;
+  return -1;
+}
+
+/** True when `s` is an HTTP token (RFC 9110 tchar), i.e. usable in a header name. */
+export function isHttpToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    // ! # $ % & ' * + - . ^ _ ` | ~
+    if (!alnum && "!#$%&'*+-.^_`|~".indexOf(s[i]!) === -1) return false;
+  }
+  return true;
+}

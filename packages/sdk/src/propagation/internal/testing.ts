@@ -25,7 +25,11 @@ export function extractSpanContext(p: TextMapPropagator, carrier: Carrier): Span
 }
 
 /** Asserts two span contexts carry the same traceId, spanId, traceFlags, isRemote and traceState. */
-export function assertSameSpanContext(actual: SpanContext | undefined, expected: SpanContext | undefined, msg = ''): void {
+export function assertSameSpanContext(
+  actual: SpanContext | undefined,
+  expected: SpanContext | undefined,
+  msg = '',
+): void {
   assert.ok(actual !== undefined, `no span context ${msg}`);
   assert.ok(expected !== undefined, `no expected span context ${msg}`);
   assert.equal(actual.traceId, expected.traceId, `traceId ${msg}`);
