@@ -23,46 +23,24 @@ import {
   type SpanExporter as OtelExporter,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor as OurBatchSpanProcessor } from '../packages/sdk/src/export/batch-span-processor.ts';
 import { AlwaysOffSampler } from '../packages/sdk/src/sampling/basic.ts';
 import { TracerProvider } from '../packages/sdk/src/trace/tracer-provider.ts';
-import type { FinishedSpan, SpanProcessor } from '../packages/sdk/src/trace/types.ts';
+import type { SpanExporter } from '../packages/sdk/src/trace/types.ts';
+import { measureOtlpEncode } from './sdk-encode.ts';
 
 const SPANS_PER_ROUND = 512;
 const WARMUP_ROUNDS = 60;
 const ROUNDS = 60;
 const BLOCK = 5;
 
-/** Queues finished spans like a batch processor would, and lets a "flush" drop them. */
-export class QueueProcessor implements SpanProcessor {
-  queue: FinishedSpan[] = [];
-  dropped = 0;
-  #scheduled = false;
-
-  onStart(): void {}
-
-  onEnd(span: FinishedSpan): void {
-    if (this.queue.length >= 2048) {
-      this.dropped++;
-      return;
-    }
-    this.queue.push(span);
-    if (this.queue.length >= SPANS_PER_ROUND && !this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => {
-        this.#scheduled = false;
-        this.queue = [];
-      });
-    }
-  }
-
-  async forceFlush(): Promise<void> {
-    this.queue = [];
-  }
-
-  async shutdown(): Promise<void> {
-    this.queue = [];
-  }
-}
+/** Our exporter that accepts everything and does nothing (the counterpart of {@link noopExporter}). */
+const noopSpanExporter: SpanExporter = {
+  async export() {
+    return { code: 'success' };
+  },
+  async shutdown() {},
+};
 
 /** An exporter that accepts everything and does nothing. */
 export const noopExporter: OtelExporter = {
@@ -149,7 +127,12 @@ function heap(side: 'ours' | 'theirs'): number {
 
 /** Runs the SDK benchmark and prints one JSON line per figure. */
 export default async function run(): Promise<void> {
-  const queue = new QueueProcessor();
+  // Both sides: their batch processor with a no-op exporter, same queue and batch sizes.
+  const queue = new OurBatchSpanProcessor(noopSpanExporter, {
+    maxQueueSize: 2048,
+    maxExportBatchSize: 512,
+    flushOnExit: false,
+  });
   const ours = new TracerProvider({ serviceName: 'bench', spanProcessors: [queue] }).getTracer('bench', '1.0.0');
   const theirs = new BasicTracerProvider({
     spanProcessors: [new BatchSpanProcessor(noopExporter, { maxQueueSize: 2048, maxExportBatchSize: 512 })],
@@ -186,4 +169,13 @@ export default async function run(): Promise<void> {
     [heap('ours'), heap('theirs')],
     '@opentelemetry/sdk-trace-base BasicTracerProvider + BatchSpanProcessor',
   );
+
+  const encode = await measureOtlpEncode();
+  line(
+    'otlp_encode_ns_per_span',
+    'ns',
+    [encode.ours, encode.theirs],
+    '@opentelemetry/otlp-transformer ProtobufTraceSerializer',
+  );
+  await queue.shutdown();
 }

@@ -222,3 +222,21 @@ describe('AsyncLocalStorageContextManager', () => {
     );
   });
 });
+
+describe('enterWith', () => {
+  it('makes a context active for the rest of the synchronous run and what it schedules', async () => {
+    const manager = new AsyncLocalStorageContextManager();
+    const key = createContextKey('enter-with');
+    const ctx = ROOT_CONTEXT.setValue(key, 'entered');
+    const seen = await new Promise<unknown[]>((resolve) => {
+      // A fresh async scope, so the entered context does not leak into the test runner.
+      setImmediate(() => {
+        manager.enterWith(ctx);
+        const now = manager.active().getValue(key);
+        setTimeout(() => resolve([now, manager.active().getValue(key)]), 1);
+      });
+    });
+    assert.deepEqual(seen, ['entered', 'entered']);
+    assert.equal(manager.active().getValue(key), undefined, 'the caller of the scope is untouched');
+  });
+});

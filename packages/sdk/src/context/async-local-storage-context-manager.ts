@@ -49,6 +49,17 @@ export class AsyncLocalStorageContextManager implements ContextManager {
     return target;
   }
 
+  /**
+   * Makes `context` active for the rest of the current synchronous execution
+   * and everything it schedules (AsyncLocalStorage `enterWith`). Not part of
+   * the API's ContextManager: the HTTP instrumentation uses it to run an
+   * incoming request's handler inside its server span, because Node publishes
+   * `http.server.request.start` just before it emits 'request'.
+   */
+  enterWith(context: Context): void {
+    this.#storage.enterWith(context);
+  }
+
   enable(): this {
     return this;
   }

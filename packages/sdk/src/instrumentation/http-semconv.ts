@@ -15,7 +15,6 @@ const KNOWN_METHODS: ReadonlySet<string> = new Set([
   'PATCH',
   'POST',
   'PUT',
-  'QUERY',
   'TRACE',
 ]);
 

@@ -15,8 +15,8 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { suppressTracing } from '../internal/suppress.ts';
-import type { HttpInstrumentation, HttpInstrumentationOptions } from './http.ts';
-import { enableHttpInstrumentation, HTTP_INSTRUMENTATION_NAME } from './http.ts';
+import type { HttpInstrumentationHandle, HttpInstrumentationOptions } from './http.ts';
+import { enableHttpInstrumentation, HTTP_INSTRUMENTATION_NAME, setHttpRoute } from './http.ts';
 
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -106,7 +106,7 @@ async function closedPort(): Promise<number> {
 }
 
 describe('http instrumentation (diagnostics_channel)', () => {
-  let inst: HttpInstrumentation | undefined;
+  let inst: HttpInstrumentationHandle | undefined;
   const enable = (options?: HttpInstrumentationOptions) => {
     inst = enableHttpInstrumentation(options);
     return inst;
@@ -562,6 +562,40 @@ describe('http instrumentation (diagnostics_channel)', () => {
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('still ends server spans that were in flight when disable() was called', async () => {
+    const handle = enable();
+    const srv = await startServer((_req, res) => {
+      handle.disable();
+      setTimeout(() => res.end('late'), 5);
+    });
+    try {
+      const r = await plainGet(srv.port, '/inflight');
+      assert.equal(r.body, 'late');
+      const server = one(byKind(await spans(1), SpanKind.SERVER));
+      assert.equal(server.attributes['http.response.status_code'], 200);
+      assert.equal(server.status.code, SpanStatusCode.UNSET);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('names the server span after the route a router reports', async () => {
+    enable();
+    const srv = await startServer((_req, res) => {
+      setHttpRoute(res, '/users/:id');
+      res.end();
+    });
+    try {
+      await plainGet(srv.port, '/users/42');
+      const server = one(byKind(await spans(1), SpanKind.SERVER));
+      assert.equal(server.name, 'GET /users/:id');
+      assert.equal(server.attributes['http.route'], '/users/:id');
+      assert.equal(server.attributes['url.path'], '/users/42');
+    } finally {
+      await srv.close();
     }
   });
 });

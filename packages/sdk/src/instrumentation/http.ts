@@ -103,7 +103,7 @@ export interface HttpInstrumentationOptions {
 }
 
 /** The handle {@link enableHttpInstrumentation} returns. */
-export interface HttpInstrumentation {
+export interface HttpInstrumentationHandle {
   /** Unsubscribes every channel (and undoes the agent fallback); spans in flight still end. Idempotent. */
   disable(): void;
   /** Whether this handle is the active instrumentation. */
@@ -160,7 +160,7 @@ function matches(matcher: Matcher | undefined, value: string): boolean {
 
 /** The active configuration; `undefined` while disabled. Handlers read it on every message. */
 let active: Resolved | undefined;
-let activeHandle: HttpInstrumentation | undefined;
+let activeHandle: HttpInstrumentationHandle | undefined;
 
 // ---------------------------------------------------------------- helpers
 
@@ -314,6 +314,21 @@ function onServerResponseClose(this: ServerResponse): void {
   } catch (err) {
     diag.error('traceloom http instrumentation: response close', err);
   }
+}
+
+/**
+ * Tells the server span of an incoming request which route matched, for
+ * routers and frameworks: sets `http.route` and renames the span
+ * `{METHOD} {route}` as semconv asks. Does nothing for requests that are not
+ * traced or whose span already ended.
+ */
+export function setHttpRoute(response: ServerResponse, route: string): void {
+  const span = (response as ServerResponse & SpanHolder)[kSpan];
+  if (span === undefined || span === null || !span.isRecording()) return;
+  const attrs: Attributes = {};
+  const method = setMethod(attrs, response.req?.method);
+  span.setAttribute('http.route', route);
+  span.updateName(method === 'HTTP' ? `HTTP ${route}` : `${method} ${route}`);
 }
 
 // ------------------------------------------------------------ node client
@@ -595,7 +610,7 @@ const SUBSCRIPTIONS: readonly (readonly [string, (message: unknown) => void])[] 
  * works on any OpenTelemetry provider. Only one instrumentation is active at
  * a time: enabling again replaces the previous one.
  */
-export function enableHttpInstrumentation(options: HttpInstrumentationOptions = {}): HttpInstrumentation {
+export function enableHttpInstrumentation(options: HttpInstrumentationOptions = {}): HttpInstrumentationHandle {
   activeHandle?.disable();
   const capture = options.captureHeaders ?? {};
   const resolved: Resolved = {
@@ -615,7 +630,7 @@ export function enableHttpInstrumentation(options: HttpInstrumentationOptions = 
   if (useAgentFallback) installAgentFallback();
 
   let enabled = true;
-  const handle: HttpInstrumentation = {
+  const handle: HttpInstrumentationHandle = {
     disable() {
       if (!enabled) return;
       enabled = false;
