@@ -4,7 +4,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { isTracingSuppressed } from '../internal/suppress.ts';
+import { isTracingSuppressed } from '../context/suppress.ts';
 import type { ExportResult, FinishedSpan, SpanExporter } from '../trace/types.ts';
 import { BatchSpanProcessor, resolveBatchSpanProcessorConfig } from './batch-span-processor.ts';
 import { captureDiag } from './fixtures/harness.ts';

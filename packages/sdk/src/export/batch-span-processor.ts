@@ -12,7 +12,7 @@
  * not install one: call `shutdown()` (or the provider's) from your own handler.
  */
 import { type Context, context, diag, type Span as OtelSpan } from '@opentelemetry/api';
-import { suppressTracing } from '../internal/suppress.ts';
+import { suppressTracing } from '../context/suppress.ts';
 import type { ExportResult, FinishedSpan, SpanExporter, SpanProcessor } from '../trace/types.ts';
 import type { Env } from './otlp-config.ts';
 

@@ -7,7 +7,7 @@ import { spanDiff } from '@traceloom/model';
 import { decodeOtlpTraces, encodeRpcStatus } from '@traceloom/wire';
 import { type RunningReceivers, startReceivers } from '../../../server/src/receivers/index.ts';
 import { RecordingSink } from '../../../server/src/receivers/sink.ts';
-import { isTracingSuppressed } from '../internal/suppress.ts';
+import { isTracingSuppressed } from '../context/suppress.ts';
 import { answer, captureDiag, type ScriptedServer, scriptedServer } from './fixtures/harness.ts';
 import { makeSpan, makeSpans } from './fixtures/spans.ts';
 import { OtlpHttpExporter, type OtlpHttpExporterOptions, parseRetryAfter } from './otlp-http-exporter.ts';

@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { context, diag } from '@opentelemetry/api';
 import { decodeExportTraceResponse, decodeRpcStatus, encodeOtlpTraces } from '@traceloom/wire';
-import { suppressTracing } from '../internal/suppress.ts';
+import { suppressTracing } from '../context/suppress.ts';
 import type { ExportResult, FinishedSpan, SpanExporter } from '../trace/types.ts';
 import { type OtlpHttpConfigOptions, type ResolvedOtlpHttpConfig, resolveOtlpHttpConfig } from './otlp-config.ts';
 

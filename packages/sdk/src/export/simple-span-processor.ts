@@ -4,7 +4,7 @@
  * wants the {@link BatchSpanProcessor} of `batch-span-processor.ts`.
  */
 import { type Context, context, diag, type Span as OtelSpan } from '@opentelemetry/api';
-import { suppressTracing } from '../internal/suppress.ts';
+import { suppressTracing } from '../context/suppress.ts';
 import type { ExportResult, FinishedSpan, SpanExporter, SpanProcessor } from '../trace/types.ts';
 
 const SAMPLED = 0x01;

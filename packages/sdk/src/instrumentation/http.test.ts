@@ -14,7 +14,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { suppressTracing } from '../internal/suppress.ts';
+import { suppressTracing } from '../context/suppress.ts';
 import type { HttpInstrumentationHandle, HttpInstrumentationOptions } from './http.ts';
 import { enableHttpInstrumentation, HTTP_INSTRUMENTATION_NAME, setHttpRoute } from './http.ts';
 

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Attributes, Exception, Span, TextMapSetter, Tracer } from '@opentelemetry/api';
 import { context, diag, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { isTracingSuppressed, suppressTracing } from '../internal/suppress.ts';
+import { isTracingSuppressed, suppressTracing } from '../context/suppress.ts';
 import { enterContext } from './enter-context.ts';
 import type { HeaderCapture } from './http-semconv.ts';
 import {

@@ -8,7 +8,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import type { DiagLogger } from '@opentelemetry/api';
 import { context, DiagLogLevel, diag, ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { isTracingSuppressed } from '../internal/suppress.ts';
+import { isTracingSuppressed } from '../context/suppress.ts';
 import { AlwaysOffSampler } from './basic.ts';
 import { GuaranteedThroughputSampler, RateLimitingSampler } from './rate-limiting.ts';
 import { JaegerRemoteSampler, PerOperationSampler, parseSamplingStrategy } from './remote.ts';

@@ -1,6 +1,6 @@
 import type { Attributes, Context, Link, SpanKind } from '@opentelemetry/api';
 import { context, diag } from '@opentelemetry/api';
-import { suppressTracing } from '../internal/suppress.ts';
+import { suppressTracing } from '../context/suppress.ts';
 import { GuaranteedThroughputSampler, type MillisClock, RateLimitingSampler } from './rate-limiting.ts';
 import { TraceIdRatioBasedSampler } from './trace-id-ratio.ts';
 import type { Sampler, SamplingResult } from './types.ts';

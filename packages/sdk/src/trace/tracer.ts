@@ -16,7 +16,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { InstrumentationScope, Resource } from '@traceloom/model';
-import { isTracingSuppressed } from '../internal/suppress.ts';
+import { isTracingSuppressed } from '../context/suppress.ts';
 import type { Sampler } from '../sampling/types.ts';
 import { SamplingDecision } from '../sampling/types.ts';
 import { nowUnixNano, timeInputToUnixNano } from './clock.ts';

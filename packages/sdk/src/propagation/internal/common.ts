@@ -1,17 +1,6 @@
-import type { Context, TextMapGetter } from '@opentelemetry/api';
-import { createContextKey } from '@opentelemetry/api';
+import type { TextMapGetter } from '@opentelemetry/api';
 
-/**
- * The key `@opentelemetry/core`'s `suppressTracing()` sets. `createContextKey`
- * is `Symbol.for(description)`, so the same description gives the same key
- * and a context suppressed by either SDK is seen as suppressed by both.
- */
-export const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
-
-/** True when the export path (or the user) suppressed tracing: propagators then inject nothing. */
-export function isTracingSuppressed(context: Context): boolean {
-  return context.getValue(SUPPRESS_TRACING_KEY) === true;
-}
+export { isTracingSuppressed } from '../../context/suppress.ts';
 
 /** The first value of a header that a getter may return as a string or a list. */
 export function firstValue<C>(getter: TextMapGetter<C>, carrier: C, key: string): string | undefined {
