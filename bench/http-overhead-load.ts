@@ -2,7 +2,10 @@
  * Child process of the `http-overhead` benchmark: `GET /` over `connections`
  * kept-alive raw sockets to 127.0.0.1:<port>, one request in flight per
  * connection (no pipelining), for `warmupMs` unmeasured and then `durationMs`
- * measured. Prints `{"requests":n,"errors":n,"seconds":s}`.
+ * measured. Prints `MEASURING` when the measured window opens, `MEASURED`
+ * when it closes, then
+ * `{"requests":n,"errors":n,"seconds":s,"cpuSeconds":s}` (its own CPU time in
+ * the window).
  *
  * Speaks HTTP/1.1 on `net` sockets with a minimal response parser (status
  * line and `Content-Length`): on a 2-core machine a `node:http` Agent client
@@ -77,13 +80,19 @@ function drive(): Promise<void> {
 const drivers = Array.from({ length: connections }, () => drive());
 await new Promise((r) => setTimeout(r, warmupMs));
 measuring = true;
+// The parent samples the server's CPU time when it reads this line and at exit.
+process.stdout.write('MEASURING\n');
+const cpuStart = process.cpuUsage();
 const start = process.hrtime.bigint();
 const okAtStart = ok;
 await new Promise((r) => setTimeout(r, durationMs));
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+const cpu = process.cpuUsage(cpuStart);
 measuring = false;
+process.stdout.write('MEASURED\n');
 stopped = true;
 const requests = ok - okAtStart;
 await Promise.race([Promise.all(drivers), new Promise((r) => setTimeout(r, 5000))]);
-process.stdout.write(`${JSON.stringify({ requests, errors, seconds })}\n`);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+process.stdout.write(`${JSON.stringify({ requests, errors, seconds, cpuSeconds })}\n`);
 process.exit(0);

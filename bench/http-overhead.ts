@@ -14,11 +14,18 @@
  * alternating order for three rounds and the median of each is kept. Traffic
  * goes only to 127.0.0.1 and every child is bounded in time.
  *
- * Prints `rps_loss_pct` (ours, against the official SDK's loss) and the raw
- * `rps_*` figures. Set TRACELOOM_BENCH_PROFILE=<dir> to run the Traceloom
- * server under `node --cpu-prof` and write its profiles there.
+ * Prints `rps_loss_pct` (ours, against the official SDK's loss), the raw
+ * `rps_*` figures, and the server's CPU time per request (read from /proc
+ * over the measured window; Linux only, left out elsewhere): the µs each
+ * tracer adds, and the uninstrumented server's own. On two cores the load
+ * generator, the server and the kernel's loopback work share the machine, so
+ * requests/s fall by more than the added server CPU alone would explain.
+ *
+ * Set TRACELOOM_BENCH_PROFILE=<dir> to run the Traceloom server under
+ * `node --cpu-prof` and write its profiles there.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +34,8 @@ const DURATION_MS = 8000;
 const WARMUP_MS = 3000;
 const CONNECTIONS = 32;
 const ROUNDS = 3;
+/** `getconf CLK_TCK` on Linux. */
+const CLOCK_TICKS = 100;
 
 type Mode = 'none' | 'traceloom' | 'official';
 const MODES: readonly Mode[] = ['none', 'traceloom', 'official'];
@@ -36,6 +45,7 @@ interface LoadResult {
   requests: number;
   errors: number;
   seconds: number;
+  cpuSeconds: number;
 }
 
 function collect(child: ChildProcess): { out: () => string; exited: Promise<number | null> } {
@@ -70,7 +80,23 @@ async function startServer(mode: Mode) {
   }
 }
 
-async function runLoad(port: number): Promise<LoadResult> {
+/** CPU seconds (user + system) a process has used so far, from /proc; NaN where there is no /proc. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function runLoad(
+  port: number,
+  serverPid: number | undefined,
+): Promise<LoadResult & { serverCpuSeconds: number }> {
   const child = spawn(
     process.execPath,
     [
@@ -84,19 +110,41 @@ async function runLoad(port: number): Promise<LoadResult> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  let serverCpuAtStart = Number.NaN;
+  let serverCpuSeconds = Number.NaN;
+  let pending = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    pending += c.toString();
+    if (Number.isNaN(serverCpuAtStart) && pending.includes('MEASURING\n')) {
+      serverCpuAtStart = processCpuSeconds(serverPid);
+    }
+    if (Number.isNaN(serverCpuSeconds) && pending.includes('MEASURED\n')) {
+      serverCpuSeconds = processCpuSeconds(serverPid) - serverCpuAtStart;
+    }
+  });
   const io = collect(child);
   const timer = setTimeout(() => child.kill('SIGKILL'), DURATION_MS + WARMUP_MS + 60_000);
   const code = await io.exited;
   clearTimeout(timer);
   if (code !== 0) throw new Error(`load generator exited with ${code}`);
-  return JSON.parse(io.out().trim().split('\n').pop() as string) as LoadResult;
+  const result = JSON.parse(io.out().trim().split('\n').pop() as string) as LoadResult;
+  return { ...result, serverCpuSeconds };
 }
 
-/** One configuration, one measurement: requests per second. */
-async function measure(mode: Mode): Promise<number> {
+interface Measurement {
+  /** Requests per second over the measured window. */
+  rps: number;
+  /** Server CPU time (user + system) per request, in µs. */
+  serverCpuUs: number;
+  /** Load generator CPU time per request, in µs. */
+  loadCpuUs: number;
+}
+
+/** One configuration, one measurement. */
+async function measure(mode: Mode): Promise<Measurement> {
   const server = await startServer(mode);
   try {
-    const load = await runLoad(server.port);
+    const load = await runLoad(server.port, server.child.pid);
     if (load.errors > 0) throw new Error(`${mode}: ${load.errors} failed requests`);
     server.child.kill('SIGTERM');
     await Promise.race([server.io.exited, new Promise((r) => setTimeout(r, 10_000))]);
@@ -112,7 +160,11 @@ async function measure(mode: Mode): Promise<number> {
     if (mode !== 'none' && seen.spans < seen.requests * 0.9) {
       throw new Error(`${mode}: exporter saw ${seen.spans} spans for ${seen.requests} requests`);
     }
-    return load.requests / load.seconds;
+    return {
+      rps: load.requests / load.seconds,
+      serverCpuUs: (load.serverCpuSeconds / load.requests) * 1e6,
+      loadCpuUs: (load.cpuSeconds / load.requests) * 1e6,
+    };
   } finally {
     server.child.kill('SIGKILL');
   }
@@ -128,22 +180,27 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** Runs the benchmark and prints its JSON lines. */
 export default async function run(): Promise<void> {
-  const rates: Record<Mode, number[]> = { none: [], traceloom: [], official: [] };
+  const runs: Record<Mode, Measurement[]> = { none: [], traceloom: [], official: [] };
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order so no configuration always runs first (on a cooler or quieter machine).
     for (let i = 0; i < MODES.length; i++) {
       const mode = MODES[(i + round) % MODES.length] as Mode;
-      const rate = await measure(mode);
-      rates[mode].push(rate);
-      process.stderr.write(`http-overhead: round ${round + 1} ${mode} ${Math.round(rate)} req/s\n`);
+      const m = await measure(mode);
+      runs[mode].push(m);
+      process.stderr.write(
+        `http-overhead: round ${round + 1} ${mode} ${Math.round(m.rps)} req/s, ` +
+          `server ${m.serverCpuUs.toFixed(1)} µs CPU/req, load ${m.loadCpuUs.toFixed(1)} µs CPU/req\n`,
+      );
     }
   }
-  const none = median(rates.none);
-  const ours = median(rates.traceloom);
-  const official = median(rates.official);
+  const rps = (mode: Mode) => median(runs[mode].map((m) => m.rps));
+  const cpu = (mode: Mode) => median(runs[mode].map((m) => m.serverCpuUs));
+  const none = rps('none');
+  const ours = rps('traceloom');
+  const official = rps('official');
   const oursLoss = 100 * (1 - ours / none);
   const theirsLoss = 100 * (1 - official / none);
-  const lines = [
+  const lines: object[] = [
     {
       bench: 'http-overhead',
       metric: 'rps_loss_pct',
@@ -153,33 +210,47 @@ export default async function run(): Promise<void> {
       baseline_value: round1(theirsLoss),
       ratio: Math.round((theirsLoss / oursLoss) * 100) / 100,
     },
-    {
-      bench: 'http-overhead',
-      metric: 'rps_uninstrumented',
-      value: Math.round(none),
-      unit: 'req/s',
-      baseline: 'uninstrumented',
-      baseline_value: Math.round(none),
-      ratio: 1,
-    },
-    {
-      bench: 'http-overhead',
-      metric: 'rps_traceloom',
-      value: Math.round(ours),
-      unit: 'req/s',
-      baseline: 'uninstrumented',
-      baseline_value: Math.round(none),
-      ratio: Math.round((ours / none) * 1000) / 1000,
-    },
-    {
-      bench: 'http-overhead',
-      metric: 'rps_official',
-      value: Math.round(official),
-      unit: 'req/s',
-      baseline: 'uninstrumented',
-      baseline_value: Math.round(none),
-      ratio: Math.round((official / none) * 1000) / 1000,
-    },
   ];
+  const raw: [string, number][] = [
+    ['rps_uninstrumented', none],
+    ['rps_traceloom', ours],
+    ['rps_official', official],
+  ];
+  for (const [metric, value] of raw) {
+    lines.push({
+      bench: 'http-overhead',
+      metric,
+      value: Math.round(value),
+      unit: 'req/s',
+      baseline: 'uninstrumented',
+      baseline_value: Math.round(none),
+      ratio: Math.round((value / none) * 1000) / 1000,
+    });
+  }
+  // Server CPU per request, an aid to reading the figures above: with the load generator on
+  // the other core, added server CPU shows up as lost requests/s only in part.
+  const cpuNone = cpu('none');
+  const cpuOurs = cpu('traceloom');
+  const cpuOfficial = cpu('official');
+  if (Number.isFinite(cpuNone) && Number.isFinite(cpuOurs) && Number.isFinite(cpuOfficial)) {
+    lines.push({
+      bench: 'http-overhead',
+      metric: 'server_cpu_added_us_per_request',
+      value: round1(cpuOurs - cpuNone),
+      unit: 'µs',
+      baseline: BASELINE,
+      baseline_value: round1(cpuOfficial - cpuNone),
+      ratio: Math.round(((cpuOfficial - cpuNone) / (cpuOurs - cpuNone)) * 100) / 100,
+    });
+    lines.push({
+      bench: 'http-overhead',
+      metric: 'server_cpu_us_per_request_uninstrumented',
+      value: round1(cpuNone),
+      unit: 'µs',
+      baseline: 'uninstrumented',
+      baseline_value: round1(cpuNone),
+      ratio: 1,
+    });
+  }
   for (const line of lines) process.stdout.write(`${JSON.stringify(line)}\n`);
 }

@@ -8,10 +8,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const available = readdirSync(here)
-  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.includes('-'))
-  .map((f) => f.slice(0, -3))
-  .sort();
+const all = readdirSync(here)
+  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.endsWith('.test.ts'))
+  .map((f) => f.slice(0, -3));
+// `<bench>-<part>.ts` is a helper of benchmark `<bench>` (a child-process script), not a benchmark.
+const available = all.filter((n) => !all.some((o) => o !== n && n.startsWith(`${o}-`))).sort();
 
 const names = process.argv.slice(2).filter((a) => a !== '--');
 if (names.length === 0) {
