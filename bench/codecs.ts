@@ -43,16 +43,14 @@ import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { decodeJaegerThriftBatch, decodeZipkinJson, decodeZipkinProto } from '../packages/wire/src/index.ts';
+import { compareMedians, printFigure } from './internal/measure.ts';
 
 const require = createRequire(import.meta.url);
 
 const SPANS = 512;
 /** Different batches per round, so that string caches see misses as well as hits. */
 const PAYLOADS = 4;
-/** Rounds run before measuring, so that the JIT has optimized both sides. */
-const WARMUP_ROUNDS = 15;
-const BLOCKS = 10;
-const BLOCK_ROUNDS = 3;
+const TIMING = { payloads: PAYLOADS, itemsPerPayload: SPANS, nsPerUnit: 1000 } as const;
 
 // ---------------------------------------------------------------------------
 // The workload, independent of any client
@@ -413,54 +411,6 @@ interface ThriftrwStruct {
 // ---------------------------------------------------------------------------
 // Measuring
 
-/**
- * Median microseconds per span of `ours` and of `theirs`. A round runs the
- * function once on every payload. The two alternate in short blocks of
- * rounds: long enough that each mostly pays for the garbage collections its
- * own allocations cause, short enough that both see the same drift in machine
- * load (these machines are shared and noisy).
- */
-function compare(ours: (k: number) => unknown, theirs: (k: number) => unknown): [number, number] {
-  let sink = 0;
-  const run = (fn: (k: number) => unknown, out: number[] | undefined, rounds: number) => {
-    for (let r = 0; r < rounds; r++) {
-      const t0 = process.hrtime.bigint();
-      for (let k = 0; k < PAYLOADS; k++) if (fn(k) !== undefined) sink++;
-      out?.push(Number(process.hrtime.bigint() - t0) / 1000 / (PAYLOADS * SPANS));
-    }
-  };
-  run(ours, undefined, WARMUP_ROUNDS);
-  run(theirs, undefined, WARMUP_ROUNDS);
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let i = 0; i < BLOCKS; i++) {
-    run(ours, a, BLOCK_ROUNDS);
-    run(theirs, b, BLOCK_ROUNDS);
-  }
-  if (sink < 0) console.error(sink);
-  return [median(a), median(b)];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[s.length >> 1] as number;
-}
-
-function line(metric: string, [ours, theirs]: [number, number], baseline: string): void {
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  console.log(
-    JSON.stringify({
-      bench: 'codecs',
-      metric,
-      value: round(ours),
-      unit: 'us',
-      baseline,
-      baseline_value: round(theirs),
-      ratio: round(theirs / ours),
-    }),
-  );
-}
-
 function expectSpans(what: string, n: number): void {
   if (n !== SPANS) throw new Error(`${what}: ${n} spans, expected ${SPANS}`);
 }
@@ -477,9 +427,12 @@ export default async function run(): Promise<void> {
     expectSpans('decodeZipkinJson', decodeZipkinJson(text).length);
     expectSpans('JSON.parse', (JSON.parse(text) as unknown[]).length);
   }
-  line(
+  printFigure(
+    'codecs',
     'zipkin_json_decode_us_per_span',
-    compare(
+    'us',
+    compareMedians(
+      TIMING,
       (k) => decodeZipkinJson(at(json, k)),
       (k) => JSON.parse(at(json, k)),
     ),
@@ -496,9 +449,12 @@ export default async function run(): Promise<void> {
     expectSpans('decodeZipkinProto', decodeZipkinProto(bytes).length);
     expectSpans('protobufjs', ((ListOfSpans.decode(bytes) as { spans: unknown[] }).spans ?? []).length);
   }
-  line(
+  printFigure(
+    'codecs',
     'zipkin_proto_decode_us_per_span',
-    compare(
+    'us',
+    compareMedians(
+      TIMING,
       (k) => decodeZipkinProto(at(proto, k)),
       (k) => ListOfSpans.decode(at(proto, k)),
     ),
@@ -515,9 +471,12 @@ export default async function run(): Promise<void> {
     expectSpans('decodeJaegerThriftBatch', decodeJaegerThriftBatch(bytes).length);
     expectSpans('thriftrw', (Batch.fromBuffer(bytes).spans ?? []).length);
   }
-  line(
+  printFigure(
+    'codecs',
     'jaeger_thrift_decode_us_per_span',
-    compare(
+    'us',
+    compareMedians(
+      TIMING,
       (k) => decodeJaegerThriftBatch(at(thrift, k)),
       (k) => Batch.fromBuffer(at(thrift, k)),
     ),

@@ -28,6 +28,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './internal/measure.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DURATION_MS = 8000;
@@ -168,12 +169,6 @@ async function measure(mode: Mode): Promise<Measurement> {
   } finally {
     server.child.kill('SIGKILL');
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;

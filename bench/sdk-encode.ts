@@ -31,6 +31,7 @@ import {
 import { TracerProvider } from '../packages/sdk/src/trace/tracer-provider.ts';
 import type { FinishedSpan, SpanProcessor } from '../packages/sdk/src/trace/types.ts';
 import { decodeOtlpTraces, encodeOtlpTraces } from '../packages/wire/src/index.ts';
+import { median } from './internal/measure.ts';
 import { makeReadableSpans } from './wire.ts';
 
 const SPANS = 512;
@@ -193,11 +194,6 @@ function checkSameData(ours: Uint8Array, theirs: Uint8Array): void {
     const diff = other === undefined ? 'missing' : spanDiff(s, other);
     if (diff !== undefined) throw new Error(`sdk-encode: span ${s.spanId} differs in ${diff}`);
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[s.length >> 1] as number;
 }
 
 /**

@@ -27,6 +27,7 @@ import { BatchSpanProcessor as OurBatchSpanProcessor } from '../packages/sdk/src
 import { AlwaysOffSampler } from '../packages/sdk/src/sampling/basic.ts';
 import { TracerProvider } from '../packages/sdk/src/trace/tracer-provider.ts';
 import type { SpanExporter } from '../packages/sdk/src/trace/types.ts';
+import { median } from './internal/measure.ts';
 import { measureOtlpEncode } from './sdk-encode.ts';
 
 const SPANS_PER_ROUND = 512;
@@ -92,11 +93,6 @@ async function compare(ours: () => void, theirs: () => void): Promise<[number, n
     await timeRounds(theirs, b, BLOCK);
   }
   return [median(a), median(b)];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[s.length >> 1] as number;
 }
 
 function line(metric: string, unit: string, [ours, theirs]: [number, number], baseline: string): void {

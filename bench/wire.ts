@@ -36,6 +36,7 @@ import {
   encodeOtlpTraces,
   encodeOtlpTracesJson,
 } from '../packages/wire/src/index.ts';
+import { compareMedians, printFigure } from './internal/measure.ts';
 
 const SPANS = 512;
 const SERVICES = ['frontend', 'checkout', 'payment', 'inventory'] as const;
@@ -250,63 +251,7 @@ export function makeReadableSpans(count = SPANS, seed = 42): ReadableSpan[] {
 }
 
 const PAYLOADS = 4;
-/** Rounds run before measuring, so that the JIT has optimized both sides. */
-const WARMUP_ROUNDS = 15;
-const BLOCKS = 10;
-const BLOCK_ROUNDS = 3;
-
-/**
- * Median microseconds per span of `ours` and of `theirs`. A round runs the
- * function once on every payload (`PAYLOADS` different batches, so that
- * caches of repeated strings see realistic misses as well as hits). The two
- * alternate in short blocks of rounds: long enough that each mostly pays for
- * the garbage collections its own allocations cause, short enough that both
- * see the same drift in machine load (these machines are shared and noisy).
- */
-function compare(
-  spansPerPayload: number,
-  ours: (k: number) => unknown,
-  theirs: (k: number) => unknown,
-): [number, number] {
-  let sink = 0;
-  const run = (fn: (k: number) => unknown, out: number[] | undefined, rounds: number) => {
-    for (let r = 0; r < rounds; r++) {
-      const t0 = process.hrtime.bigint();
-      for (let k = 0; k < PAYLOADS; k++) if (fn(k) !== undefined) sink++;
-      out?.push(Number(process.hrtime.bigint() - t0) / 1000 / (PAYLOADS * spansPerPayload));
-    }
-  };
-  run(ours, undefined, WARMUP_ROUNDS);
-  run(theirs, undefined, WARMUP_ROUNDS);
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let i = 0; i < BLOCKS; i++) {
-    run(ours, a, BLOCK_ROUNDS);
-    run(theirs, b, BLOCK_ROUNDS);
-  }
-  if (sink < 0) console.error(sink);
-  return [median(a), median(b)];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[s.length >> 1] as number;
-}
-
-function line(metric: string, [ours, theirs]: [number, number], baseline: string): void {
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  console.log(
-    JSON.stringify({
-      bench: 'wire',
-      metric,
-      value: round(ours),
-      unit: 'us',
-      baseline,
-      baseline_value: round(theirs),
-      ratio: round(theirs / ours),
-    }),
-  );
-}
+const TIMING = { payloads: PAYLOADS, itemsPerPayload: SPANS, nsPerUnit: 1000 } as const;
 
 /** Runs the wire benchmark and prints one JSON line per figure. */
 export default async function run(): Promise<void> {
@@ -317,37 +262,45 @@ export default async function run(): Promise<void> {
   for (const s of spans) if (s.length !== SPANS) throw new Error(`decoded ${s.length} spans, expected ${SPANS}`);
   const at = <T>(xs: readonly T[], k: number) => xs[k] as T;
 
-  line(
+  printFigure(
+    'wire',
     'otlp_proto_decode_us_per_span',
-    compare(
-      SPANS,
+    'us',
+    compareMedians(
+      TIMING,
       (k) => decodeOtlpTraces(at(proto, k)),
       (k) => JSON.parse(at(json, k)),
     ),
     'JSON.parse',
   );
-  line(
+  printFigure(
+    'wire',
     'otlp_proto_encode_us_per_span',
-    compare(
-      SPANS,
+    'us',
+    compareMedians(
+      TIMING,
       (k) => encodeOtlpTraces(at(spans, k)),
       (k) => ProtobufTraceSerializer.serializeRequest(at(readable, k)),
     ),
     '@opentelemetry/otlp-transformer ProtobufTraceSerializer',
   );
-  line(
+  printFigure(
+    'wire',
     'otlp_json_decode_us_per_span',
-    compare(
-      SPANS,
+    'us',
+    compareMedians(
+      TIMING,
       (k) => decodeOtlpTracesJson(at(json, k)),
       (k) => JSON.parse(at(json, k)),
     ),
     'JSON.parse',
   );
-  line(
+  printFigure(
+    'wire',
     'otlp_json_encode_us_per_span',
-    compare(
-      SPANS,
+    'us',
+    compareMedians(
+      TIMING,
       (k) => encodeOtlpTracesJson(at(spans, k)),
       (k) => JsonTraceSerializer.serializeRequest(at(readable, k)),
     ),
