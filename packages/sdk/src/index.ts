@@ -26,6 +26,22 @@ export type {
   HttpInstrumentationOptions,
 } from './instrumentation/http.ts';
 export { enableHttpInstrumentation, setHttpRoute } from './instrumentation/http.ts';
+// Messaging
+export type {
+  AmqpHeaders,
+  KafkaHeaders,
+  KafkaHeaderValue,
+  MessageCarrierKind,
+  NatsHeaders,
+} from './messaging/carriers.ts';
+export { extractMessageContext, injectMessageContext } from './messaging/message-context.ts';
+export type {
+  BatchConsumerSpanOptions,
+  ConsumerSpanOptions,
+  MessagingSpan,
+  ProducerSpanOptions,
+} from './messaging/spans.ts';
+export { startBatchConsumerSpan, startConsumerSpan, startProducerSpan } from './messaging/spans.ts';
 export { AWSXRayPropagator, XRAY_HEADER } from './propagation/aws-xray.ts';
 export type { B3InjectEncoding, B3PropagatorOptions } from './propagation/b3.ts';
 export { B3Propagator } from './propagation/b3.ts';

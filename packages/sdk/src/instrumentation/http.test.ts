@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -577,6 +578,84 @@ describe('http instrumentation (diagnostics_channel)', () => {
       const server = one(byKind(await spans(1), SpanKind.SERVER));
       assert.equal(server.attributes['http.response.status_code'], 200);
       assert.equal(server.status.code, SpanStatusCode.UNSET);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('leaves the finish channel subscribed only until spans in flight at disable() end, and re-enables cleanly', async () => {
+    const finish = diagnosticsChannel.channel('http.server.response.finish');
+    let handle = enable();
+    let release: (() => void) | undefined;
+    const srv = await startServer((req, res) => {
+      if (req.url === '/held') {
+        handle.disable();
+        release = () => res.end('held');
+      } else {
+        res.end('ok');
+      }
+    });
+    try {
+      const held = plainGet(srv.port, '/held');
+      for (let i = 0; i < 200 && release === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(finish.hasSubscribers, true, 'kept for the span in flight');
+      handle = enable();
+      release!();
+      assert.equal((await held).body, 'held');
+      assert.equal((await plainGet(srv.port, '/next')).body, 'ok');
+      const servers = byKind(await spans(2), SpanKind.SERVER);
+      assert.deepEqual(servers.map((s) => s.attributes['url.path']).sort(), ['/held', '/next']);
+      handle.disable();
+      assert.equal(finish.hasSubscribers, false);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('parses each Host header on a keep-alive connection and keeps the peer address', async () => {
+    enable();
+    const srv = await startServer((_req, res) => res.end());
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await plainGet(srv.port, '/a', { host: 'a.example:8080' }, agent);
+      await plainGet(srv.port, '/b', { host: '[::1]' }, agent);
+      await plainGet(srv.port, '/c', { host: '[::1]' }, agent);
+      await plainGet(srv.port, '/d', { host: 'a.example:8080' }, agent);
+      const servers = byKind(await spans(4), SpanKind.SERVER);
+      const by = (p: string) => servers.find((s) => s.attributes['url.path'] === p)!.attributes;
+      assert.deepEqual([by('/a')['server.address'], by('/a')['server.port']], ['a.example', 8080]);
+      assert.deepEqual([by('/b')['server.address'], by('/b')['server.port']], ['::1', 80]);
+      assert.deepEqual([by('/c')['server.address'], by('/c')['server.port']], ['::1', 80]);
+      assert.deepEqual([by('/d')['server.address'], by('/d')['server.port']], ['a.example', 8080]);
+      for (const p of ['/a', '/b', '/c', '/d']) assert.equal(by(p)['client.address'], '127.0.0.1');
+    } finally {
+      agent.destroy();
+      await srv.close();
+    }
+  });
+
+  it('ends the spans of pipelined requests when the connection closes before they are answered', async () => {
+    enable();
+    const srv = await startServer((req, res) => {
+      if (req.url === '/one') res.end('one');
+    });
+    try {
+      const sock = net.connect(srv.port, '127.0.0.1');
+      await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+      const got = new Promise<void>((resolve) => sock.once('data', () => resolve()));
+      sock.write(
+        'GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\nGET /three HTTP/1.1\r\nHost: x\r\n\r\n',
+      );
+      await got;
+      sock.destroy();
+      const servers = byKind(await spans(3), SpanKind.SERVER);
+      const by = (p: string) => servers.find((s) => s.attributes['url.path'] === p)!;
+      assert.equal(by('/one').attributes['http.response.status_code'], 200);
+      assert.equal(by('/one').status.code, SpanStatusCode.UNSET);
+      for (const p of ['/two', '/three']) {
+        assert.equal(by(p).attributes['error.type'], 'aborted');
+        assert.equal(by(p).status.code, SpanStatusCode.ERROR);
+      }
     } finally {
       await srv.close();
     }

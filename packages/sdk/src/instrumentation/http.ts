@@ -210,15 +210,111 @@ interface ServerRequestStartMessage {
   readonly socket: Socket;
 }
 
-function clientAddress(headers: IncomingHttpHeaders, socket: Socket): string | undefined {
+/**
+ * What the server side remembers per connection: keep-alive sockets serve
+ * many requests, and none of this can change while the socket lives (the Host
+ * header can, so its parse is reused only while the header text repeats).
+ * One shape: every field set in the constructor.
+ */
+class ConnState {
+  readonly scheme: 'http' | 'https';
+  readonly defaultPort: number;
+  /** `socket.remoteAddress` once known (undefined after the socket is gone, so not cached then). */
+  remoteAddress: string | undefined = undefined;
+  /** The last Host header parsed on this connection, and what it gave. */
+  hostHeader: string | undefined = undefined;
+  hostAddress: string | undefined = undefined;
+  hostPort: number | undefined = undefined;
+  /** The response whose server span is open on this connection. */
+  open: ServerResponse | undefined = undefined;
+  /** More open responses when the client pipelines requests (rare). */
+  queued: ServerResponse[] | undefined = undefined;
+
+  constructor(encrypted: boolean) {
+    this.scheme = encrypted ? 'https' : 'http';
+    this.defaultPort = encrypted ? 443 : 80;
+  }
+}
+
+const kConn: unique symbol = Symbol('traceloom.http.conn');
+interface ConnHolder {
+  [kConn]?: ConnState;
+}
+
+function connState(socket: Socket & ConnHolder): ConnState {
+  let conn = socket[kConn];
+  if (conn === undefined) {
+    conn = new ConnState((socket as { encrypted?: boolean }).encrypted === true);
+    socket[kConn] = conn;
+    // One listener per connection instead of one 'close' listener per
+    // response: it ends the spans of responses that never finish (the client
+    // went away, a timeout, res.destroy()), all of which close the socket.
+    socket.on('close', onServerSocketClose);
+  }
+  return conn;
+}
+
+function trackOpen(conn: ConnState, response: ServerResponse): void {
+  const open = conn.open;
+  const openSpan = open === undefined ? undefined : (open as ServerResponse & SpanHolder)[kSpan];
+  if (openSpan === undefined || openSpan === null) {
+    conn.open = response;
+    return;
+  }
+  if (conn.queued === undefined) conn.queued = [response];
+  else conn.queued.push(response);
+}
+
+function untrackOpen(conn: ConnState, response: ServerResponse): void {
+  if (conn.open === response) {
+    conn.open = undefined;
+    if (conn.queued !== undefined) conn.open = conn.queued.shift();
+    return;
+  }
+  const queued = conn.queued;
+  if (queued === undefined) return;
+  const i = queued.indexOf(response);
+  if (i !== -1) queued.splice(i, 1);
+}
+
+function onServerSocketClose(this: Socket & ConnHolder): void {
+  const conn = this[kConn];
+  if (conn === undefined) return;
+  const open = conn.open;
+  const queued = conn.queued;
+  conn.open = undefined;
+  conn.queued = undefined;
+  if (open !== undefined) closeServerResponse(open);
+  if (queued !== undefined) for (const r of queued) closeServerResponse(r);
+}
+
+function closeServerResponse(response: ServerResponse): void {
+  try {
+    endServerSpan(response.req, response, !response.writableFinished);
+  } catch (err) {
+    diag.error('traceloom http instrumentation: response close', err);
+  }
+}
+
+function clientAddress(headers: IncomingHttpHeaders, socket: Socket, conn: ConnState): string | undefined {
   // Semconv: client.address is the original client when a proxy says so, else the peer.
   const forwarded = headers['x-forwarded-for'];
   if (typeof forwarded === 'string' && forwarded.length > 0) {
     const comma = forwarded.indexOf(',');
     return (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim();
   }
-  return socket.remoteAddress;
+  let peer = conn.remoteAddress;
+  if (peer === undefined) {
+    peer = socket.remoteAddress;
+    conn.remoteAddress = peer;
+  }
+  return peer;
 }
+
+/** Server spans started and not yet ended, so that disable() can leave the finish channel on until they end. */
+let openServerSpans = 0;
+/** Whether the finish channel stays subscribed after disable() for spans still in flight. */
+let finishLingering = false;
 
 function onServerRequestStart(message: unknown): void {
   const cfg = active;
@@ -228,28 +324,41 @@ function onServerRequestStart(message: unknown): void {
     const url = request.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    if (matches(cfg.ignoreIncoming, path)) {
+    if (cfg.ignoreIncoming !== undefined && matches(cfg.ignoreIncoming, path)) {
       // Also resets whatever context the connection's async resource still carries from its previous request.
       enterContext(suppressTracing(ROOT_CONTEXT));
       return;
     }
+    // request.headers, not a scan of rawHeaders: Node 20 builds the headers
+    // object right after this message anyway (it checks `headers.host` for
+    // HTTP/1.1), so reading it here costs nothing extra overall.
     const headers = request.headers;
     // ROOT, not context.active(): an incoming request starts new work, and the
     // active context here is whatever the connection's previous request left.
     const parent = propagation.extract(ROOT_CONTEXT, headers);
-    const encrypted = (socket as { encrypted?: boolean }).encrypted === true;
+    const conn = connState(socket);
     const attributes: Attributes = {};
     const name = setMethod(attributes, request.method);
     attributes['url.path'] = path;
     if (q !== -1) attributes['url.query'] = url.slice(q + 1);
-    attributes['url.scheme'] = encrypted ? 'https' : 'http';
-    if (headers.host !== undefined) setServerAddress(attributes, headers.host, encrypted ? 443 : 80);
-    else if (socket.localAddress !== undefined) {
+    attributes['url.scheme'] = conn.scheme;
+    const host = headers.host;
+    if (host !== undefined) {
+      if (host !== conn.hostHeader) {
+        setServerAddress(attributes, host, conn.defaultPort);
+        conn.hostHeader = host;
+        conn.hostAddress = attributes['server.address'] as string | undefined;
+        conn.hostPort = attributes['server.port'] as number | undefined;
+      } else if (conn.hostAddress !== undefined) {
+        attributes['server.address'] = conn.hostAddress;
+        attributes['server.port'] = conn.hostPort;
+      }
+    } else if (socket.localAddress !== undefined) {
       attributes['server.address'] = socket.localAddress;
       if (socket.localPort !== undefined) attributes['server.port'] = socket.localPort;
     }
     attributes['network.protocol.version'] = request.httpVersion;
-    const client = clientAddress(headers, socket);
+    const client = clientAddress(headers, socket, conn);
     if (client !== undefined) attributes['client.address'] = client;
     const ua = headers['user-agent'];
     if (ua !== undefined) attributes['user_agent.original'] = ua;
@@ -257,9 +366,8 @@ function onServerRequestStart(message: unknown): void {
 
     const span = cfg.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
     (response as ServerResponse & SpanHolder)[kSpan] = span;
-    // 'close' catches responses that never finish (client went away) and
-    // also ends spans still open if the instrumentation is disabled mid-request.
-    response.on('close', onServerResponseClose);
+    openServerSpans++;
+    trackOpen(conn, response);
     // Node publishes http.server.request.start synchronously just before it
     // emits 'request', so entering the context here makes the user's handler
     // (and everything it schedules) run with the server span active.
@@ -277,6 +385,7 @@ function endServerSpan(request: IncomingMessage | undefined, response: ServerRes
   const span = holder[kSpan];
   if (span === undefined || span === null) return;
   holder[kSpan] = null;
+  serverSpanEnded();
   const status = response.statusCode;
   if (span.isRecording()) {
     if (!aborted || response.headersSent) span.setAttribute('http.response.status_code', status);
@@ -299,20 +408,25 @@ function endServerSpan(request: IncomingMessage | undefined, response: ServerRes
   span.end();
 }
 
-function onServerResponseFinish(message: unknown): void {
-  try {
-    const { request, response } = message as ServerRequestStartMessage;
-    endServerSpan(request, response, false);
-  } catch (err) {
-    diag.error('traceloom http instrumentation: response finish', err);
+function serverSpanEnded(): void {
+  openServerSpans--;
+  if (openServerSpans <= 0) {
+    openServerSpans = 0;
+    if (finishLingering) {
+      finishLingering = false;
+      diagnosticsChannel.unsubscribe(SERVER_FINISH_CHANNEL, onServerResponseFinish);
+    }
   }
 }
 
-function onServerResponseClose(this: ServerResponse): void {
+function onServerResponseFinish(message: unknown): void {
   try {
-    endServerSpan(this.req, this, !this.writableFinished);
+    const { request, response, socket } = message as ServerRequestStartMessage;
+    const conn = (socket as (Socket & ConnHolder) | undefined)?.[kConn];
+    if (conn !== undefined) untrackOpen(conn, response);
+    endServerSpan(request, response, false);
   } catch (err) {
-    diag.error('traceloom http instrumentation: response close', err);
+    diag.error('traceloom http instrumentation: response finish', err);
   }
 }
 
@@ -589,9 +703,11 @@ function hasClientCreatedChannel(): boolean {
 
 // ------------------------------------------------------------- public API
 
+const SERVER_FINISH_CHANNEL = 'http.server.response.finish';
+
 const SUBSCRIPTIONS: readonly (readonly [string, (message: unknown) => void])[] = [
   ['http.server.request.start', onServerRequestStart],
-  ['http.server.response.finish', onServerResponseFinish],
+  [SERVER_FINISH_CHANNEL, onServerResponseFinish],
   ['http.client.request.created', onClientRequestCreatedOrStart],
   ['http.client.request.start', onClientRequestCreatedOrStart],
   ['http.client.response.finish', onClientResponseFinish],
@@ -626,6 +742,11 @@ export function enableHttpInstrumentation(options: HttpInstrumentationOptions = 
   };
   const useAgentFallback = options.agentPropagationFallback !== false && !hasClientCreatedChannel();
   active = resolved;
+  if (finishLingering) {
+    // Still subscribed from a disabled instrumentation's spans in flight; subscribing again would double it.
+    finishLingering = false;
+    diagnosticsChannel.unsubscribe(SERVER_FINISH_CHANNEL, onServerResponseFinish);
+  }
   for (const [name, fn] of SUBSCRIPTIONS) diagnosticsChannel.subscribe(name, fn);
   if (useAgentFallback) installAgentFallback();
 
@@ -635,7 +756,12 @@ export function enableHttpInstrumentation(options: HttpInstrumentationOptions = 
       if (!enabled) return;
       enabled = false;
       if (activeHandle !== handle) return;
-      for (const [name, fn] of SUBSCRIPTIONS) diagnosticsChannel.unsubscribe(name, fn);
+      for (const [name, fn] of SUBSCRIPTIONS) {
+        // Server spans in flight end on http.server.response.finish, so that
+        // channel stays on until the last of them ends (serverSpanEnded).
+        if (fn === onServerResponseFinish && openServerSpans > 0) finishLingering = true;
+        else diagnosticsChannel.unsubscribe(name, fn);
+      }
       removeAgentFallback();
       active = undefined;
       activeHandle = undefined;
