@@ -44,6 +44,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { decodeJaegerThriftBatch, decodeZipkinJson, decodeZipkinProto } from '../packages/wire/src/index.ts';
 import { compareMedians, printFigure } from './internal/measure.ts';
+import { prng } from './internal/prng.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -90,18 +91,6 @@ const STATEMENTS = [
   'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2 AND stock >= $1',
   'INSERT INTO orders (user_id, total_cents, currency, created_at) VALUES ($1, $2, $3, now())',
 ] as const;
-
-/** A small deterministic PRNG (mulberry32), so every run measures the same payloads. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `count` spans of traces of ten spans each: a server span per service, a

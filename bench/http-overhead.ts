@@ -24,10 +24,11 @@
  * Set TRACELOOM_BENCH_PROFILE=<dir> to run the Traceloom server under
  * `node --cpu-prof` and write its profiles there.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { collect, startBenchServer } from './internal/child.ts';
 import { median } from './internal/measure.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -47,38 +48,6 @@ interface LoadResult {
   errors: number;
   seconds: number;
   cpuSeconds: number;
-}
-
-function collect(child: ChildProcess): { out: () => string; exited: Promise<number | null> } {
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr?.on('data', (c: Buffer) => process.stderr.write(c));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { out: () => out, exited };
-}
-
-async function startServer(mode: Mode) {
-  const profileDir = process.env.TRACELOOM_BENCH_PROFILE;
-  const args = ['--import', 'tsx'];
-  if (mode === 'traceloom' && profileDir !== undefined && profileDir !== '') {
-    args.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
-  }
-  const child = spawn(process.execPath, [...args, join(here, 'http-overhead-server.ts'), mode], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const io = collect(child);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const m = /READY (\d+)/.exec(io.out());
-    if (m !== null) return { child, io, port: Number(m[1]) };
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${mode} server did not start: ${io.out()}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc; NaN where there is no /proc. */
@@ -143,7 +112,7 @@ interface Measurement {
 
 /** One configuration, one measurement. */
 async function measure(mode: Mode): Promise<Measurement> {
-  const server = await startServer(mode);
+  const server = await startBenchServer('http-overhead-server.ts', mode, mode === 'traceloom');
   try {
     const load = await runLoad(server.port, server.child.pid);
     if (load.errors > 0) throw new Error(`${mode}: ${load.errors} failed requests`);

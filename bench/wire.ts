@@ -37,21 +37,10 @@ import {
   encodeOtlpTracesJson,
 } from '../packages/wire/src/index.ts';
 import { compareMedians, printFigure } from './internal/measure.ts';
+import { prng } from './internal/prng.ts';
 
 const SPANS = 512;
 const SERVICES = ['frontend', 'checkout', 'payment', 'inventory'] as const;
-
-/** A small deterministic PRNG (mulberry32), so every run measures the same payload. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)] as T;
