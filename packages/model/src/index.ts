@@ -1,5 +1,7 @@
 export { SpanBatch } from './batch.ts';
 export { spanDiff, spanEquals } from './compare.ts';
+export type { CriticalPathSegment } from './critical-path.ts';
+export { criticalPath } from './critical-path.ts';
 export {
   bytesToHex,
   hexToBytes,
@@ -38,3 +40,5 @@ export {
   UNKNOWN_SERVICE,
   UNSET_STATUS,
 } from './span.ts';
+export type { AssembledTrace, AssembleOptions, TraceNode } from './trace.ts';
+export { assembleTrace, formatSignedDuration } from './trace.ts';
