@@ -17,6 +17,17 @@ export interface CliConfig {
     Required<Pick<ReceiversOptions, 'otlpHttp' | 'otlpGrpc' | 'zipkin' | 'jaeger' | 'host' | 'maxBodyBytes'>> &
       Pick<ReceiversOptions, 'corsAllowedOrigins' | 'corsAllowedHeaders' | 'requestTimeoutMs'>
   >;
+  /** Storage settings. */
+  readonly storage: {
+    /** Folder of the store and the write-ahead log. */
+    readonly dataDir: string;
+    /** Spans older than this are deleted; 0 keeps everything. */
+    readonly retentionMs: number;
+    /** DuckDB's memory cap, in bytes. */
+    readonly memoryLimitBytes: number;
+  };
+  /** Port of the query API and UI; false when off. */
+  readonly api: { port: number } | false;
   /** How often the received-span counts are logged; 0 turns it off. */
   readonly logIntervalMs: number;
   readonly logLevel: LogLevel;
@@ -58,6 +69,30 @@ const OPTIONS = {
     help: 'time for a whole HTTP request to arrive',
     dflt: '30',
   },
+  'api-port': {
+    env: 'TRACELOOM_API_PORT',
+    arg: '<port|off>',
+    help: 'port of the query API (/api/v1/...) and the web UI',
+    dflt: '16686',
+  },
+  'data-dir': {
+    env: 'TRACELOOM_DATA_DIR',
+    arg: '<folder>',
+    help: 'where spans and the write-ahead log are kept (created if missing)',
+    dflt: './traceloom-data',
+  },
+  retention: {
+    env: 'TRACELOOM_RETENTION',
+    arg: '<duration|off>',
+    help: "how long spans are kept, e.g. 7d, 36h, 90m; 'off' keeps them forever",
+    dflt: '7d',
+  },
+  'memory-limit': {
+    env: 'TRACELOOM_MEMORY_LIMIT',
+    arg: '<size>',
+    help: 'memory the embedded database may use (it spills to disk beyond), e.g. 1GiB, 512MiB',
+    dflt: '1GiB',
+  },
   'log-interval': {
     env: 'TRACELOOM_LOG_INTERVAL',
     arg: '<seconds>',
@@ -77,7 +112,8 @@ export function helpText(): string {
   return [
     'Usage: traceloom [start] [options]',
     '',
-    'Starts the Traceloom span receivers: OTLP/HTTP, OTLP/gRPC, Zipkin and Jaeger.',
+    'Starts Traceloom: the span receivers (OTLP/HTTP, OTLP/gRPC, Zipkin, Jaeger), the',
+    'write-ahead log, the embedded store (DuckDB) and the query API.',
     'Each flag can also be set with the environment variable shown under it; a flag wins.',
     '',
     'Options:',
@@ -85,7 +121,7 @@ export function helpText(): string {
     '  -h, --help\n      show this text',
     '',
     'Example:',
-    '  traceloom --host 0.0.0.0 --jaeger-port off --max-body 16MiB',
+    '  traceloom --host 0.0.0.0 --jaeger-port off --data-dir /var/lib/traceloom --retention 3d',
     '',
   ].join('\n');
 }
@@ -134,6 +170,27 @@ export function parseSize(value: string, what: string): number {
   }
   const n = Math.floor(Number(m[1]) * unit);
   if (n < 1024 || n > MAX_MAX_BODY) throw bad(`${what} must be between 1KiB and 1GiB, not '${value}'`);
+  return n;
+}
+
+/** `7d` -> 604800000 ms; `off` -> 0. Units: s, m, h, d, w. */
+export function parseRetention(value: string, what: string): number {
+  const v = value.trim().toLowerCase();
+  if (v === 'off' || v === '0') return 0;
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(v);
+  if (m === null) throw bad(`${what} must be a duration such as 7d, 36h or 90m, or 'off', not '${value}'`);
+  const ms = Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
+  if (ms < 60_000) throw bad(`${what} must be at least one minute, not '${value}'`);
+  return Math.round(ms);
+}
+
+/** `1GiB` -> bytes, between 64 MiB and 1 TiB. */
+export function parseMemory(value: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = UNITS[(m?.[2] ?? '').toLowerCase()];
+  if (m === null || unit === undefined) throw bad(`${what} must be a size such as 1GiB or 512MiB, not '${value}'`);
+  const n = Math.floor(Number(m[1]) * unit);
+  if (n < 64 * 1024 ** 2 || n > 1024 ** 4) throw bad(`${what} must be between 64MiB and 1TiB, not '${value}'`);
   return n;
 }
 
@@ -198,6 +255,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const headers = get('cors-allowed-headers');
   const timeout = get('request-timeout');
   const interval = get('log-interval');
+  const retention = get('retention');
+  const memory = get('memory-limit');
   const level = get('log-level');
   const logLevel = (level?.value.trim().toLowerCase() ?? 'info') as LogLevel;
   if (!LEVELS.includes(logLevel)) {
@@ -218,6 +277,12 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       corsAllowedHeaders: headers === undefined ? [] : parseList(headers.value),
       requestTimeoutMs: timeout === undefined ? 30_000 : parseSeconds(timeout.value, timeout.what, false),
     },
+    storage: {
+      dataDir: get('data-dir')?.value.trim() || './traceloom-data',
+      retentionMs: retention === undefined ? 7 * 864e5 : parseRetention(retention.value, retention.what),
+      memoryLimitBytes: memory === undefined ? 1024 ** 3 : parseMemory(memory.value, memory.what),
+    },
+    api: port('api-port', 16686),
     logIntervalMs: interval === undefined ? 5000 : parseSeconds(interval.value, interval.what, true),
     logLevel,
   };

@@ -1,13 +1,37 @@
 /**
- * The `traceloom` command: starts the receivers and, until storage lands,
- * counts what arrives. Run with `npm start` or `traceloom [start] [options]`.
+ * The `traceloom` command: opens the store and the write-ahead log (replaying
+ * what the log holds), starts the query API and the receivers, applies
+ * retention, and stops cleanly on SIGINT / SIGTERM.
+ * Run with `npm start` or `traceloom [start] [options]`.
  */
 
+import { join, resolve } from 'node:path';
+import type { SpanBatch } from '@traceloom/model';
+import { type RunningApiServer, startApiServer } from '../api/native.ts';
 import { StartupError } from '../errors.ts';
+import { QueryEngine } from '../query/engine.ts';
 import { startReceivers } from '../receivers/index.ts';
 import { consoleLogger } from '../receivers/logger.ts';
-import { CountingSink, type IngestProtocol } from '../receivers/sink.ts';
+import type { IngestMeta, IngestProtocol, SpanSink } from '../receivers/sink.ts';
+import { DuckDbStore } from '../storage/duckdb/duckdb-store.ts';
+import { DurableSink } from '../wal/durable-sink.ts';
+import { WriteAheadLog } from '../wal/wal.ts';
 import { type CliConfig, helpText, parseCli } from './args.ts';
+
+/** Counts what passes through to the durable sink, for the periodic log line. */
+class CountedSink implements SpanSink {
+  spans = 0;
+  readonly byProtocol = new Map<IngestProtocol, number>();
+  readonly #next: SpanSink;
+  constructor(next: SpanSink) {
+    this.#next = next;
+  }
+  async write(batch: SpanBatch, meta: IngestMeta): Promise<void> {
+    await this.#next.write(batch, meta);
+    this.spans += batch.length;
+    this.byProtocol.set(meta.protocol, (this.byProtocol.get(meta.protocol) ?? 0) + batch.length);
+  }
+}
 
 /** A host as it goes into a URL: wildcard addresses become localhost, IPv6 gets brackets. */
 function urlHost(host: string): string {
@@ -16,6 +40,18 @@ function urlHost(host: string): string {
 }
 
 const fmt = new Intl.NumberFormat('en-US');
+
+/** 604800000 -> '7 days'. */
+function formatAge(ms: number): string {
+  for (const [unit, size] of [
+    ['day', 864e5],
+    ['hour', 36e5],
+    ['minute', 6e4],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}${ms / size === 1 ? '' : 's'}`;
+  }
+  return `${Math.round(ms / 6e4)} minutes`;
+}
 
 function perProtocol(counts: ReadonlyMap<IngestProtocol, number>, previous?: ReadonlyMap<IngestProtocol, number>) {
   const parts: string[] = [];
@@ -28,9 +64,27 @@ function perProtocol(counts: ReadonlyMap<IngestProtocol, number>, previous?: Rea
 
 async function run(config: CliConfig): Promise<void> {
   const logger = consoleLogger(config.logLevel);
-  const sink = new CountingSink();
+  const dataDir = resolve(config.storage.dataDir);
+  const store = await DuckDbStore.open({
+    dataDir,
+    memoryLimit: `${Math.floor(config.storage.memoryLimitBytes / 1024 ** 2)}MiB`,
+  });
+  const wal = await WriteAheadLog.open({ dir: join(dataDir, 'wal') });
+  const durable = await DurableSink.open(wal, store, { logger });
+  if (durable.stats.replayedRecords > 0) {
+    logger.info(
+      `replayed ${fmt.format(durable.stats.replayedSpans)} spans from ${durable.stats.replayedRecords} ` +
+        'write-ahead log records',
+    );
+  }
+  const sink = new CountedSink(durable);
+  const engine = new QueryEngine(store);
   let receivers: Awaited<ReturnType<typeof startReceivers>>;
+  let api: RunningApiServer | undefined;
   try {
+    if (config.api !== false) {
+      api = await startApiServer(engine, { host: config.receivers.host, port: config.api.port, logger });
+    }
     receivers = await startReceivers(sink, { ...config.receivers, logger });
   } catch (e) {
     if (e instanceof StartupError) {
@@ -60,7 +114,11 @@ async function run(config: CliConfig): Promise<void> {
       `  OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_EXPORTER_OTLP_ENDPOINT=http://${h}:${ports.otlpGrpc}`,
     );
   }
-  lines.push('', 'Storage is not wired in yet: spans are counted, then dropped. Ctrl-C stops.', '');
+  if (api !== undefined) {
+    lines.push('', 'Query API:', `  http://${h}:${api.port}/api/v1/services`);
+  }
+  const keep = config.storage.retentionMs === 0 ? 'kept forever' : `kept ${formatAge(config.storage.retentionMs)}`;
+  lines.push('', `Spans are stored in ${dataDir} (${keep}). Ctrl-C stops.`, '');
   process.stdout.write(lines.join('\n'));
 
   let lastSpans = 0;
@@ -88,6 +146,21 @@ async function run(config: CliConfig): Promise<void> {
     lastRejected = rejected;
   };
   const timer = config.logIntervalMs > 0 ? setInterval(() => report(false), config.logIntervalMs) : undefined;
+  const retention = config.storage.retentionMs;
+  const applyRetention = () => {
+    const cutoff = BigInt(Date.now() - retention) * 1_000_000n;
+    store.deleteBefore(cutoff).then(
+      (r) => {
+        if (r.deletedSpans > 0)
+          logger.info(
+            `retention: deleted ${fmt.format(r.deletedSpans)} spans, freed ${fmt.format(r.freedBytes)} bytes`,
+          );
+      },
+      (e: unknown) => logger.error('retention failed', e),
+    );
+  };
+  const retentionTimer = retention > 0 ? setInterval(applyRetention, Math.min(retention / 10, 600_000)) : undefined;
+  if (retention > 0) applyRetention();
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -97,17 +170,22 @@ async function run(config: CliConfig): Promise<void> {
     }
     stopping = true;
     if (timer !== undefined) clearInterval(timer);
-    logger.info(`${signal} received, closing receivers`);
-    receivers.close().then(
-      () => {
-        report(true);
-        process.exit(0);
-      },
-      (e: unknown) => {
-        logger.error('closing the receivers failed', e);
-        process.exit(1);
-      },
-    );
+    if (retentionTimer !== undefined) clearInterval(retentionTimer);
+    logger.info(`${signal} received, closing receivers and storing what is pending`);
+    receivers
+      .close()
+      .then(() => api?.close())
+      .then(() => durable.close())
+      .then(
+        () => {
+          report(true);
+          process.exit(0);
+        },
+        (e: unknown) => {
+          logger.error('closing the receivers failed', e);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

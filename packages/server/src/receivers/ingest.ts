@@ -5,7 +5,7 @@
 
 import { type Span, SpanBatch } from '@traceloom/model';
 import { ServerError, ServerErrorCode } from '../errors.ts';
-import { type IngestProtocol, SinkFullError, type SpanSink } from './sink.ts';
+import { type BodyFormat, type IngestProtocol, SinkFullError, type SpanSink } from './sink.ts';
 import { partitionSpans, type SpanLocator, type SpanPartition } from './validate.ts';
 
 /**
@@ -46,7 +46,8 @@ export async function ingest(
   sink: SpanSink,
   spans: readonly Span[],
   protocol: IngestProtocol,
-  bodyBytes: number,
+  body: Uint8Array,
+  format: BodyFormat,
   locate: SpanLocator,
   stats: ReceiverStats | undefined,
 ): Promise<SpanPartition> {
@@ -54,7 +55,7 @@ export async function ingest(
   if (part.rejected > 0) stats?.rejected(protocol, part.rejected);
   if (part.accepted.length === 0) return part;
   try {
-    await sink.write(SpanBatch.from(part.accepted), { protocol, bodyBytes });
+    await sink.write(SpanBatch.from(part.accepted), { protocol, bodyBytes: body.length, body, format });
   } catch (e) {
     throw sinkError(e);
   }
@@ -117,12 +118,13 @@ export async function ingestAllOrSome(
   sink: SpanSink,
   spans: readonly Span[],
   protocol: IngestProtocol,
-  bodyBytes: number,
+  body: Uint8Array,
+  format: BodyFormat,
   locate: SpanLocator,
   stats: ReceiverStats | undefined,
   log: RejectionLog,
 ): Promise<SpanPartition> {
-  const part = await ingest(sink, spans, protocol, bodyBytes, locate, stats);
+  const part = await ingest(sink, spans, protocol, body, format, locate, stats);
   if (part.rejected > 0 && part.accepted.length === 0) {
     throw new ServerError(ServerErrorCode.NO_VALID_SPANS, part.message);
   }

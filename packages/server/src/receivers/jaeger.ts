@@ -50,7 +50,7 @@ export function mountJaeger(http: HttpServer, sink: SpanSink, options: JaegerRec
     }
     const body = await readBody(req, ctx.maxBodyBytes);
     const spans = decodeJaegerThriftBatch(body);
-    const part = await ingestAllOrSome(sink, spans, 'jaeger-thrift', body.length, locate, stats, rejections);
+    const part = await ingestAllOrSome(sink, spans, 'jaeger-thrift', body, 'jaeger-thrift', locate, stats, rejections);
     if (part.rejected > 0) res.setHeader(REJECTED_SPANS_HEADER, String(part.rejected));
     res.statusCode = 202;
     res.setHeader('content-length', 0);

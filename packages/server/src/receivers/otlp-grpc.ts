@@ -49,8 +49,8 @@ export const TRACE_SERVICE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v
  */
 export interface ExportTraceRequest {
   readonly spans: readonly Span[];
-  /** Size of the (decompressed) message in bytes. */
-  readonly bytes: number;
+  /** The (decompressed) message. */
+  readonly body: Uint8Array;
   /** Why the message could not be decoded. */
   readonly error?: unknown;
 }
@@ -73,9 +73,9 @@ export const traceServiceDefinition: ServiceDefinition<{
     requestSerialize: (r: ExportTraceRequest) => asBuffer(encodeOtlpTraces(r.spans)),
     requestDeserialize: (buf: Buffer): ExportTraceRequest => {
       try {
-        return { spans: decodeOtlpTraces(buf), bytes: buf.length };
+        return { spans: decodeOtlpTraces(buf), body: buf };
       } catch (error) {
-        return { spans: [], bytes: buf.length, error };
+        return { spans: [], body: buf, error };
       }
     },
     responseSerialize: (r: ExportTraceServiceResponse) => asBuffer(encodeExportTraceResponse(r)),
@@ -192,7 +192,7 @@ export async function startOtlpGrpc(
       fail(callback, request.error);
       return;
     }
-    ingest(sink, request.spans, 'otlp-grpc', request.bytes, otlpLocator, stats).then(
+    ingest(sink, request.spans, 'otlp-grpc', request.body, 'otlp-proto', otlpLocator, stats).then(
       (part) => {
         callback(
           null,

@@ -101,7 +101,7 @@ export function mountOtlpHttp(http: HttpServer, sink: SpanSink, options: OtlpHtt
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       spans = decodeOtlpTracesJson(text);
     } else spans = decodeOtlpTraces(body);
-    const part = await ingest(sink, spans, 'otlp-http', body.length, otlpLocator, stats);
+    const part = await ingest(sink, spans, 'otlp-http', body, json ? 'otlp-json' : 'otlp-proto', otlpLocator, stats);
     if (part.rejected === 0) {
       sendBytes(res, 200, json ? JSON_TYPE : PROTOBUF, emptyResponse(json));
       return;

@@ -3,11 +3,21 @@ import type { SpanBatch } from '@traceloom/model';
 /** Which receiver a batch came in through. */
 export type IngestProtocol = 'otlp-http' | 'otlp-grpc' | 'zipkin' | 'jaeger-thrift';
 
+/** The encoding of a request body, as the write-ahead log records it for replay. */
+export type BodyFormat = 'otlp-proto' | 'otlp-json' | 'zipkin-json' | 'zipkin-proto' | 'jaeger-thrift';
+
 /** What a receiver knows about a batch besides its spans. */
 export interface IngestMeta {
   readonly protocol: IngestProtocol;
   /** Size of the request body after decompression, in bytes. */
   readonly bodyBytes: number;
+  /**
+   * The request body after decompression, exactly as decoded. The write-ahead
+   * log keeps these bytes (cheaper than encoding the spans again) and decodes
+   * them again on replay; the batch holds the spans of it that were accepted.
+   */
+  readonly body: Uint8Array;
+  readonly format: BodyFormat;
 }
 
 /**

@@ -64,7 +64,8 @@ export function mountZipkin(http: HttpServer, sink: SpanSink, options: ZipkinRec
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       spans = decodeZipkinJson(text);
     }
-    const part = await ingestAllOrSome(sink, spans, 'zipkin', body.length, locate, stats, rejections);
+    const format = proto ? 'zipkin-proto' : 'zipkin-json';
+    const part = await ingestAllOrSome(sink, spans, 'zipkin', body, format, locate, stats, rejections);
     if (part.rejected > 0) res.setHeader(REJECTED_SPANS_HEADER, String(part.rejected));
     res.statusCode = 202;
     res.setHeader('content-length', 0);

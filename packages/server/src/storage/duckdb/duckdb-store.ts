@@ -1,0 +1,1068 @@
+/**
+ * The embedded trace store: DuckDB, one database file per UTC day.
+ *
+ * Layout. `<dataDir>/spans-YYYY-MM-DD.duckdb` holds the spans that started
+ * on that day, with everything needed to read them back (resources, scopes),
+ * the per-trace summary parts, the operations and attribute values seen that
+ * day, and the highest write-ahead-log position committed into it. A day
+ * file is self-contained, so retention drops whole files (which really gives
+ * the disk back) and deletes rows only in the one day the cutoff falls in.
+ * An in-memory DuckDB attaches every day file and unions them in views
+ * (`all_spans`, `all_parts`, `all_resources`, ...), so every query is one SQL
+ * statement; DuckDB prunes days and row groups through `start_ns` zone maps.
+ *
+ * Writes. Batches are buffered and committed together every
+ * `flushIntervalMs` (or sooner when `maxBufferedSpans` is reached): each day
+ * touched gets one transaction that inserts its spans through `read_json` of a
+ * newline-delimited JSON file (DuckDB parses it on its own threads, which is
+ * several times faster than appending value by value from JavaScript), the
+ * summary parts of the traces in it, new resources, scopes, operations and
+ * attribute values, and the new write-ahead-log position. Rows are sorted by
+ * service and name inside a commit so that vectors of one service are
+ * contiguous: a search by service then skips most vectors without decoding
+ * their attribute lists.
+ *
+ * Per-trace summaries are append-only parts: each commit appends one row per
+ * trace it touched (start, end, span count, error count, root if present,
+ * per-service counts), and a summary is the merge of a trace's parts. Late
+ * spans thus cost one more small row, never an update.
+ *
+ * The trace-id lookup reads the parts (a small table: one row per trace and
+ * commit) to learn the trace's time range, then reads only the row groups of
+ * that range.
+ */
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import {
+  type InstrumentationScope,
+  isValidTraceId,
+  type Resource,
+  type Span,
+  type SpanBatch,
+  StatusCode,
+  serviceNameOf,
+} from '@traceloom/model';
+import { decodeCursor, encodeCursor } from '../internal/cursor.ts';
+import {
+  type AttributeCondition,
+  type AttributeListOptions,
+  type Operation,
+  QueryInputError,
+  type RetentionResult,
+  type SearchQuery,
+  type SearchResult,
+  type ServiceSpanCount,
+  type StoreStats,
+  type TimeRange,
+  type TraceStore,
+  type TraceSummary,
+} from '../types.ts';
+import {
+  decodeAttrs,
+  decodeEvents,
+  decodeLinks,
+  decodeResource,
+  decodeScope,
+  encodeAttrs,
+  encodeEvents,
+  encodeLinks,
+  encodeResource,
+  encodeScope,
+} from './row-codec.ts';
+
+/** Options of {@link DuckDbStore.open}. */
+export interface DuckDbStoreOptions {
+  /** Folder of the day files; created if missing. */
+  dataDir: string;
+  /** DuckDB's memory cap (DuckDB's own default would be 80% of RAM). @default '1GiB' */
+  memoryLimit?: string;
+  /** DuckDB worker threads. @default 2 */
+  threads?: number;
+  /** Longest time a written span waits for its commit. @default 250 */
+  flushIntervalMs?: number;
+  /** Commit as soon as this many spans are buffered. @default 50000 */
+  maxBufferedSpans?: number;
+  /** How many recent span ids are remembered to drop duplicate deliveries. @default 1000000 */
+  dedupWindow?: number;
+  /** Most distinct values remembered per attribute key, service and day for autocomplete. @default 200 */
+  maxValuesPerKey?: number;
+}
+
+const DEFAULTS = {
+  memoryLimit: '1GiB',
+  threads: 2,
+  flushIntervalMs: 250,
+  maxBufferedSpans: 50_000,
+  dedupWindow: 1_000_000,
+  maxValuesPerKey: 200,
+} as const;
+
+const DAY_NS = 86_400_000_000_000n;
+/** Values longer than this are not offered for autocomplete. */
+const MAX_AUTOCOMPLETE_VALUE = 256;
+const TABLES = ['spans', 'parts', 'resources', 'scopes'] as const;
+
+const DDL = {
+  spans: `trace_id BLOB, span_id UBIGINT, parent_id UBIGINT, trace_state VARCHAR, flags UINTEGER, service VARCHAR,
+    name VARCHAR, kind UTINYINT, status_code UTINYINT, status_message VARCHAR, start_ns UBIGINT, duration_ns BIGINT,
+    attr_keys VARCHAR[], attr_types VARCHAR, attr_values VARCHAR[], attr_extra VARCHAR, dropped_attrs UINTEGER,
+    dropped_events UINTEGER, dropped_links UINTEGER, events VARCHAR, links VARCHAR, resource_id UBIGINT, scope_id UBIGINT`,
+  parts: `trace_id BLOB, start_ns UBIGINT, end_ns UBIGINT, span_count UINTEGER, error_count UINTEGER,
+    root_service VARCHAR, root_name VARCHAR, root_start UBIGINT, services VARCHAR[], service_spans UINTEGER[], service_errors UINTEGER[]`,
+  resources: `id UBIGINT, service VARCHAR, body VARCHAR, attr_keys VARCHAR[], attr_types VARCHAR, attr_values VARCHAR[]`,
+  scopes: `id UBIGINT, body VARCHAR`,
+  operations: `service VARCHAR, name VARCHAR, kind UTINYINT`,
+  attr_values: `scope UTINYINT, service VARCHAR, key VARCHAR, value VARCHAR`,
+  meta: `wal_position UBIGINT`,
+} as const;
+
+/** `read_json` column types of the spans file (field names kept short: they are parsed per row). */
+const SPAN_JSON_COLUMNS = `{t:'VARCHAR',s:'VARCHAR',p:'VARCHAR',ts:'VARCHAR',f:'UINTEGER',sv:'VARCHAR',n:'VARCHAR',k:'UTINYINT',
+  sc:'UTINYINT',sm:'VARCHAR',st:'UBIGINT',d:'BIGINT',ak:'VARCHAR[]',aty:'VARCHAR',av:'VARCHAR[]',ax:'VARCHAR',
+  da:'UINTEGER',de:'UINTEGER',dl:'UINTEGER',ev:'VARCHAR',li:'VARCHAR',r:'UBIGINT',o:'UBIGINT'}`;
+const SPAN_SELECT = `unhex(t), ('0x'||s)::UBIGINT, CASE WHEN p = '' THEN NULL ELSE ('0x'||p)::UBIGINT END, ts, f, sv, n, k,
+  sc, sm, st, d, ak, aty, av, ax, da, de, dl, ev, li, r, o`;
+
+interface ResourceInfo {
+  readonly id: string;
+  readonly service: string;
+  readonly body: string;
+}
+interface ScopeInfo {
+  readonly id: string;
+  readonly body: string;
+}
+
+/** In-memory state of one attached day file. */
+interface Day {
+  readonly day: number;
+  readonly alias: string;
+  readonly path: string;
+  position: bigint;
+  readonly resources: Set<string>;
+  readonly scopes: Set<string>;
+  /** service -> span name -> kinds */
+  readonly operations: Map<string, Map<string, Set<number>>>;
+  /** scope (0 span, 1 resource) -> service -> key -> values */
+  readonly attrs: [Map<string, Map<string, Set<string>>>, Map<string, Map<string, Set<string>>>];
+}
+
+interface Pending {
+  readonly batch: SpanBatch;
+  readonly position: bigint | undefined;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** Work for one day within one commit. */
+interface DayWork {
+  readonly day: Day;
+  readonly spans: Span[];
+  readonly services: string[];
+  position: bigint;
+}
+
+interface PartAcc {
+  start: bigint;
+  end: bigint;
+  count: number;
+  errors: number;
+  rootService: string | null;
+  rootName: string | null;
+  rootStart: bigint;
+  services: Map<string, [number, number]>;
+}
+
+/** Remembers recently stored span keys, in two generations, to drop duplicate deliveries. */
+class RecentKeys {
+  #current = new Set<string>();
+  #previous = new Set<string>();
+  readonly #half: number;
+  constructor(size: number) {
+    this.#half = Math.max(1, Math.floor(size / 2));
+  }
+  has(k: string): boolean {
+    return this.#current.has(k) || this.#previous.has(k);
+  }
+  add(k: string): void {
+    if (this.#current.size >= this.#half) {
+      this.#previous = this.#current;
+      this.#current = new Set();
+    }
+    this.#current.add(k);
+  }
+  delete(k: string): void {
+    this.#current.delete(k);
+    this.#previous.delete(k);
+  }
+}
+
+function dayName(day: number): string {
+  return new Date(day * 86_400_000).toISOString().slice(0, 10);
+}
+
+function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+function hexU64(v: bigint): string {
+  return v.toString(16).padStart(16, '0');
+}
+
+const resourceInfo = new WeakMap<Resource, ResourceInfo>();
+const scopeInfo = new WeakMap<InstrumentationScope, ScopeInfo>();
+
+function idOf(body: string): string {
+  return createHash('sha256').update(body).digest().readBigUInt64LE(0).toString();
+}
+function infoOfResource(r: Resource): ResourceInfo {
+  let info = resourceInfo.get(r);
+  if (info === undefined) {
+    const body = encodeResource(r);
+    info = { id: idOf(body), service: serviceNameOf(r), body };
+    resourceInfo.set(r, info);
+  }
+  return info;
+}
+function infoOfScope(s: InstrumentationScope): ScopeInfo {
+  let info = scopeInfo.get(s);
+  if (info === undefined) {
+    const body = encodeScope(s);
+    info = { id: idOf(`scope${body}`), body };
+    scopeInfo.set(s, info);
+  }
+  return info;
+}
+
+/** A clause builder that keeps string parameters out of the SQL text. */
+class Params {
+  readonly values: string[] = [];
+  add(v: string): string {
+    this.values.push(v);
+    return `$${this.values.length}`;
+  }
+}
+
+/** The trace store on DuckDB. */
+export class DuckDbStore implements TraceStore {
+  readonly #opts: Readonly<Required<DuckDbStoreOptions>>;
+  readonly #instance: DuckDBInstance;
+  readonly #writer: DuckDBConnection;
+  readonly #reader: DuckDBConnection;
+  readonly #tmpDir: string;
+  readonly #days = new Map<number, Day>();
+  readonly #recent: RecentKeys;
+  #pending: Pending[] = [];
+  #pendingSpans = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** The commit in progress; commits run one at a time. */
+  #flushing: Promise<void> = Promise.resolve();
+  #fileSeq = 0;
+  #closed = false;
+
+  private constructor(
+    opts: Readonly<Required<DuckDbStoreOptions>>,
+    instance: DuckDBInstance,
+    writer: DuckDBConnection,
+    reader: DuckDBConnection,
+    tmpDir: string,
+  ) {
+    this.#opts = opts;
+    this.#instance = instance;
+    this.#writer = writer;
+    this.#reader = reader;
+    this.#tmpDir = tmpDir;
+    this.#recent = new RecentKeys(opts.dedupWindow);
+  }
+
+  /** Opens (or creates) the store in `options.dataDir`, attaching every day file found there. */
+  static async open(options: DuckDbStoreOptions): Promise<DuckDbStore> {
+    const opts = { ...DEFAULTS, ...options };
+    mkdirSync(opts.dataDir, { recursive: true });
+    const instance = await DuckDBInstance.create(':memory:', {
+      memory_limit: opts.memoryLimit,
+      threads: String(opts.threads),
+      temp_directory: join(opts.dataDir, '.tmp'),
+      // Day files are written by this process only.
+      enable_external_access: 'true',
+    });
+    const writer = await instance.connect();
+    const reader = await instance.connect();
+    for (const t of [...TABLES, 'operations', 'attr_values'] as const) {
+      await writer.run(`CREATE TABLE empty_${t} (${DDL[t]})`);
+    }
+    const tmp = await mkdtemp(join(tmpdir(), 'traceloom-ingest-'));
+    const store = new DuckDbStore(opts, instance, writer, reader, tmp);
+    const files = readdirSync(opts.dataDir)
+      .filter((f) => /^spans-\d{4}-\d{2}-\d{2}\.duckdb$/.test(f))
+      .sort();
+    for (const f of files) {
+      const day = Math.floor(Date.parse(`${f.slice(6, 16)}T00:00:00Z`) / 86_400_000);
+      await store.#attach(day);
+    }
+    await store.#rebuildViews();
+    return store;
+  }
+
+  async #attach(day: number): Promise<Day> {
+    const existing = this.#days.get(day);
+    if (existing !== undefined) return existing;
+    const name = dayName(day);
+    const alias = `d_${name.replaceAll('-', '_')}`;
+    const path = join(this.#opts.dataDir, `spans-${name}.duckdb`);
+    const w = this.#writer;
+    await w.run(`ATTACH ${sqlString(path)} AS ${alias}`);
+    for (const [t, cols] of Object.entries(DDL)) await w.run(`CREATE TABLE IF NOT EXISTS ${alias}.${t} (${cols})`);
+    const d: Day = {
+      day,
+      alias,
+      path,
+      position: 0n,
+      resources: new Set(),
+      scopes: new Set(),
+      operations: new Map(),
+      attrs: [new Map(), new Map()],
+    };
+    const pos = (await w.runAndReadAll(`SELECT max(wal_position) FROM ${alias}.meta`)).getRows()[0]?.[0];
+    if (typeof pos === 'bigint') d.position = pos;
+    for (const r of (await w.runAndReadAll(`SELECT id::VARCHAR FROM ${alias}.resources`)).getRows())
+      d.resources.add(r[0] as string);
+    for (const r of (await w.runAndReadAll(`SELECT id::VARCHAR FROM ${alias}.scopes`)).getRows())
+      d.scopes.add(r[0] as string);
+    for (const r of (await w.runAndReadAll(`SELECT service, name, kind FROM ${alias}.operations`)).getRows())
+      addOperation(d, r[0] as string, r[1] as string, Number(r[2]));
+    for (const r of (await w.runAndReadAll(`SELECT scope, service, key, value FROM ${alias}.attr_values`)).getRows())
+      addAttrValue(d, Number(r[0]) as 0 | 1, r[1] as string, r[2] as string, r[3] as string, Number.POSITIVE_INFINITY);
+    this.#days.set(day, d);
+    return d;
+  }
+
+  async #rebuildViews(): Promise<void> {
+    const days = [...this.#days.values()].sort((a, b) => a.day - b.day);
+    for (const t of TABLES) {
+      const parts = [`SELECT * FROM empty_${t}`, ...days.map((d) => `SELECT * FROM ${d.alias}.${t}`)];
+      await this.#writer.run(`CREATE OR REPLACE VIEW all_${t} AS ${parts.join(' UNION ALL ')}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  write(batch: SpanBatch, position?: bigint): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('the store is closed'));
+    if (batch.length === 0 && position === undefined) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ batch, position, resolve, reject });
+      this.#pendingSpans += batch.length;
+      if (this.#pendingSpans >= this.#opts.maxBufferedSpans) this.#scheduleFlush(0);
+      else this.#scheduleFlush(this.#opts.flushIntervalMs);
+    });
+  }
+
+  #scheduleFlush(delay: number): void {
+    if (this.#timer !== undefined) {
+      if (delay > 0) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#commitPending();
+    }, delay);
+  }
+
+  /** Commits what is pending now, after any commit in progress. */
+  #commitPending(): Promise<void> {
+    const run = this.#flushing.then(async () => {
+      const items = this.#pending;
+      if (items.length === 0) return;
+      this.#pending = [];
+      this.#pendingSpans = 0;
+      try {
+        await this.#commit(items);
+        for (const it of items) it.resolve();
+      } catch (e) {
+        for (const it of items) it.reject(e);
+      }
+    });
+    this.#flushing = run;
+    return run;
+  }
+
+  async flush(): Promise<void> {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    await this.#commitPending();
+  }
+
+  async committedPosition(): Promise<bigint> {
+    let max = 0n;
+    for (const d of this.#days.values()) if (d.position > max) max = d.position;
+    return max;
+  }
+
+  async #commit(items: readonly Pending[]): Promise<void> {
+    // Attach every day first: a day's committed position decides what a replayed batch skips.
+    const dayNums = new Set<number>();
+    for (const { batch } of items) {
+      const st = batch.startUnixNano;
+      for (let i = 0; i < batch.length; i++) dayNums.add(Number(st[i]! / DAY_NS));
+    }
+    let attached = false;
+    for (const n of dayNums) {
+      if (!this.#days.has(n)) {
+        await this.#attach(n);
+        attached = true;
+      }
+    }
+    if (attached) await this.#rebuildViews();
+
+    const work = new Map<number, DayWork>();
+    const added: string[] = [];
+    for (const { batch, position } of items) {
+      const st = batch.startUnixNano;
+      for (let i = 0; i < batch.length; i++) {
+        const dayNum = Number(st[i]! / DAY_NS);
+        const day = this.#days.get(dayNum)!;
+        if (position !== undefined && position <= day.position) continue;
+        let w = work.get(dayNum);
+        if (w === undefined) {
+          w = { day, spans: [], services: [], position: 0n };
+          work.set(dayNum, w);
+        }
+        if (position !== undefined && position > w.position) w.position = position;
+        const key = batch.traceId[i]! + batch.spanId[i]!;
+        if (this.#recent.has(key)) continue;
+        this.#recent.add(key);
+        added.push(key);
+        w.spans.push(batch.spans[i]!);
+        w.services.push(batch.serviceOf(i));
+      }
+    }
+    try {
+      for (const w of work.values()) await this.#commitDay(w);
+    } catch (e) {
+      // Not stored: let a retry of the same spans through.
+      for (const k of added) this.#recent.delete(k);
+      throw e;
+    }
+  }
+
+  async #commitDay(w: DayWork): Promise<void> {
+    const { day, spans, services } = w;
+    const a = day.alias;
+    const lines: string[] = [];
+    const parts = new Map<string, PartAcc>();
+    const newResources: string[] = [];
+    const newScopes: string[] = [];
+    const newOps: string[] = [];
+    const newAttrs: string[] = [];
+    const newResourceIds = new Set<string>();
+    const maxValues = this.#opts.maxValuesPerKey;
+    for (let i = 0; i < spans.length; i++) {
+      const s = spans[i]!;
+      const service = services[i]!;
+      const ri = infoOfResource(s.resource);
+      const si = infoOfScope(s.scope);
+      if (!day.resources.has(ri.id) && !newResourceIds.has(ri.id)) {
+        newResourceIds.add(ri.id);
+        const ac = encodeAttrs(s.resource.attributes);
+        newResources.push(
+          `{"id":"${ri.id}","service":${JSON.stringify(ri.service)},"body":${JSON.stringify(ri.body)},` +
+            `"k":${JSON.stringify(ac.keys)},"t":"${ac.types}","v":${JSON.stringify(ac.values)}}`,
+        );
+        for (let j = 0; j < ac.keys.length; j++) {
+          if (addAttrValue(day, 1, ri.service, ac.keys[j]!, ac.values[j]!, maxValues))
+            newAttrs.push(attrLine(1, ri.service, ac.keys[j]!, ac.values[j]!));
+        }
+      }
+      if (!day.scopes.has(si.id)) {
+        day.scopes.add(si.id);
+        newScopes.push(`{"id":"${si.id}","body":${JSON.stringify(si.body)}}`);
+      }
+      if (addOperation(day, service, s.name, s.kind))
+        newOps.push(`{"service":${JSON.stringify(service)},"name":${JSON.stringify(s.name)},"kind":${s.kind}}`);
+      const ac = encodeAttrs(s.attributes);
+      for (let j = 0; j < ac.keys.length; j++) {
+        if (addAttrValue(day, 0, service, ac.keys[j]!, ac.values[j]!, maxValues))
+          newAttrs.push(attrLine(0, service, ac.keys[j]!, ac.values[j]!));
+      }
+      const start = s.startTimeUnixNano;
+      const dur = BigInt.asIntN(64, s.endTimeUnixNano - start);
+      lines.push(
+        `{"t":"${s.traceId}","s":"${s.spanId}","p":"${s.parentSpanId}","ts":${JSON.stringify(s.traceState)},` +
+          `"f":${s.flags},"sv":${JSON.stringify(service)},"n":${JSON.stringify(s.name)},"k":${s.kind},` +
+          `"sc":${s.status.code},"sm":${JSON.stringify(s.status.message)},"st":"${start}","d":"${dur}",` +
+          `"ak":${JSON.stringify(ac.keys)},"aty":"${ac.types}","av":${JSON.stringify(ac.values)},` +
+          `"ax":${ac.extra === null ? 'null' : JSON.stringify(ac.extra)},"da":${s.droppedAttributesCount},` +
+          `"de":${s.droppedEventsCount},"dl":${s.droppedLinksCount},"ev":${jsonOrNull(encodeEvents(s.events))},` +
+          `"li":${jsonOrNull(encodeLinks(s.links))},"r":"${ri.id}","o":"${si.id}"}`,
+      );
+      // The summary part of this span's trace.
+      const end = dur > 0n ? start + dur : start;
+      const isError = s.status.code === StatusCode.ERROR;
+      let p = parts.get(s.traceId);
+      if (p === undefined) {
+        p = {
+          start,
+          end,
+          count: 0,
+          errors: 0,
+          rootService: null,
+          rootName: null,
+          rootStart: 0n,
+          services: new Map(),
+        };
+        parts.set(s.traceId, p);
+      }
+      if (start < p.start) p.start = start;
+      if (end > p.end) p.end = end;
+      p.count++;
+      if (isError) p.errors++;
+      if (s.parentSpanId === '' && (p.rootService === null || start < p.rootStart)) {
+        p.rootService = service;
+        p.rootName = s.name;
+        p.rootStart = start;
+      }
+      const sc = p.services.get(service);
+      if (sc === undefined) p.services.set(service, [1, isError ? 1 : 0]);
+      else {
+        sc[0]++;
+        if (isError) sc[1]++;
+      }
+    }
+    const partLines: string[] = [];
+    for (const [traceId, p] of parts) {
+      const names = [...p.services.keys()].sort();
+      partLines.push(
+        `{"t":"${traceId}","st":"${p.start}","en":"${p.end}","n":${p.count},"e":${p.errors},` +
+          `"rs":${p.rootService === null ? 'null' : JSON.stringify(p.rootService)},` +
+          `"rn":${p.rootName === null ? 'null' : JSON.stringify(p.rootName)},"rt":"${p.rootStart}",` +
+          `"sv":${JSON.stringify(names)},"sn":[${names.map((n) => p.services.get(n)![0]).join(',')}],` +
+          `"se":[${names.map((n) => p.services.get(n)![1]).join(',')}]}`,
+      );
+    }
+
+    const files: string[] = [];
+    const file = async (rows: string[]): Promise<string> => {
+      const f = join(this.#tmpDir, `${++this.#fileSeq}.json`);
+      files.push(f);
+      await writeFile(f, rows.join('\n'));
+      return sqlString(f);
+    };
+    const c = this.#writer;
+    try {
+      const spansFile = lines.length > 0 ? await file(lines) : '';
+      const partsFile = partLines.length > 0 ? await file(partLines) : '';
+      const resFile = newResources.length > 0 ? await file(newResources) : '';
+      const scopeFile = newScopes.length > 0 ? await file(newScopes) : '';
+      const opsFile = newOps.length > 0 ? await file(newOps) : '';
+      const attrFile = newAttrs.length > 0 ? await file(newAttrs) : '';
+      await c.run('BEGIN TRANSACTION');
+      try {
+        if (spansFile !== '') {
+          await c.run(
+            `INSERT INTO ${a}.spans SELECT ${SPAN_SELECT} FROM read_json(${spansFile}, format='newline_delimited', ` +
+              `columns=${SPAN_JSON_COLUMNS}) ORDER BY sv, n, t`,
+          );
+        }
+        if (partsFile !== '') {
+          await c.run(
+            `INSERT INTO ${a}.parts SELECT unhex(t), st, en, n, e, rs, rn, rt, sv, sn, se FROM read_json(${partsFile}, ` +
+              `format='newline_delimited', columns={t:'VARCHAR',st:'UBIGINT',en:'UBIGINT',n:'UINTEGER',e:'UINTEGER',` +
+              `rs:'VARCHAR',rn:'VARCHAR',rt:'UBIGINT',sv:'VARCHAR[]',sn:'UINTEGER[]',se:'UINTEGER[]'})`,
+          );
+        }
+        if (resFile !== '') {
+          await c.run(
+            `INSERT INTO ${a}.resources SELECT id, service, body, k, t, v FROM read_json(${resFile}, ` +
+              `format='newline_delimited', columns={id:'UBIGINT',service:'VARCHAR',body:'VARCHAR',k:'VARCHAR[]',t:'VARCHAR',v:'VARCHAR[]'})`,
+          );
+        }
+        if (scopeFile !== '') {
+          await c.run(
+            `INSERT INTO ${a}.scopes SELECT id, body FROM read_json(${scopeFile}, format='newline_delimited', ` +
+              `columns={id:'UBIGINT',body:'VARCHAR'})`,
+          );
+        }
+        if (opsFile !== '') {
+          await c.run(
+            `INSERT INTO ${a}.operations SELECT service, name, kind FROM read_json(${opsFile}, ` +
+              `format='newline_delimited', columns={service:'VARCHAR',name:'VARCHAR',kind:'UTINYINT'})`,
+          );
+        }
+        if (attrFile !== '') {
+          await c.run(
+            `INSERT INTO ${a}.attr_values SELECT scope, service, key, value FROM read_json(${attrFile}, ` +
+              `format='newline_delimited', columns={scope:'UTINYINT',service:'VARCHAR',key:'VARCHAR',value:'VARCHAR'})`,
+          );
+        }
+        if (w.position > day.position) {
+          await c.run(`DELETE FROM ${a}.meta`);
+          await c.run(`INSERT INTO ${a}.meta VALUES (${w.position})`);
+        }
+        await c.run('COMMIT');
+      } catch (e) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+      for (const id of newResourceIds) day.resources.add(id);
+      if (w.position > day.position) day.position = w.position;
+    } finally {
+      await Promise.all(files.map((f) => unlink(f).catch(() => undefined)));
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async getTrace(traceId: string, hint?: TimeRange): Promise<Span[] | undefined> {
+    const id = traceId.toLowerCase();
+    if (!isValidTraceId(id)) return undefined;
+    let lo: bigint;
+    let hi: bigint;
+    if (hint !== undefined) {
+      lo = hint.startUnixNano;
+      hi = hint.endUnixNano;
+    } else {
+      const r = (
+        await this.#reader.runAndReadAll(
+          `SELECT min(start_ns), max(end_ns) FROM all_parts WHERE trace_id = unhex('${id}')`,
+        )
+      ).getRows()[0];
+      if (r === undefined || r[0] === null) return undefined;
+      lo = r[0] as bigint;
+      hi = r[1] as bigint;
+    }
+    const rows = (
+      await this.#reader.runAndReadAll(
+        `SELECT span_id, parent_id, trace_state, flags, name, kind, status_code, status_message, start_ns, duration_ns,
+          attr_keys, attr_types, attr_values, attr_extra, dropped_attrs, dropped_events, dropped_links, events, links,
+          resource_id::VARCHAR, scope_id::VARCHAR
+         FROM all_spans WHERE trace_id = unhex('${id}') AND start_ns BETWEEN ${lo} AND ${hi}`,
+      )
+    ).getRowsJS();
+    if (rows.length === 0) return undefined;
+    const resIds = new Set<string>();
+    const scopeIds = new Set<string>();
+    for (const r of rows) {
+      resIds.add(r[19] as string);
+      scopeIds.add(r[20] as string);
+    }
+    const resources = new Map<string, Resource>();
+    for (const r of (
+      await this.#reader.runAndReadAll(
+        `SELECT DISTINCT ON (id) id::VARCHAR, body FROM all_resources WHERE id IN (${[...resIds].join(',')})`,
+      )
+    ).getRows())
+      resources.set(r[0] as string, decodeResource(r[1] as string));
+    const scopes = new Map<string, InstrumentationScope>();
+    for (const r of (
+      await this.#reader.runAndReadAll(
+        `SELECT DISTINCT ON (id) id::VARCHAR, body FROM all_scopes WHERE id IN (${[...scopeIds].join(',')})`,
+      )
+    ).getRows())
+      scopes.set(r[0] as string, decodeScope(r[1] as string));
+    const out: Span[] = [];
+    for (const r of rows) {
+      const start = r[8] as bigint;
+      const resource = resources.get(r[19] as string);
+      const scope = scopes.get(r[20] as string);
+      if (resource === undefined || scope === undefined) continue;
+      out.push({
+        traceId: id,
+        spanId: hexU64(r[0] as bigint),
+        parentSpanId: r[1] === null ? '' : hexU64(r[1] as bigint),
+        traceState: r[2] as string,
+        flags: r[3] as number,
+        name: r[4] as string,
+        kind: r[5] as number,
+        startTimeUnixNano: start,
+        endTimeUnixNano: BigInt.asUintN(64, start + (r[9] as bigint)),
+        attributes: decodeAttrs(r[10] as string[], r[11] as string, r[12] as string[], r[13] as string | null),
+        droppedAttributesCount: r[14] as number,
+        events: decodeEvents(r[17] as string | null),
+        droppedEventsCount: r[15] as number,
+        links: decodeLinks(r[18] as string | null),
+        droppedLinksCount: r[16] as number,
+        status: { code: r[6] as number, message: r[7] as string },
+        resource,
+        scope,
+      });
+    }
+    return out;
+  }
+
+  async search(q: SearchQuery): Promise<SearchResult> {
+    const p = new Params();
+    const range = `start_ns BETWEEN ${q.range.startUnixNano} AND ${q.range.endUnixNano}`;
+    const conds: string[] = [];
+    if (q.service !== undefined) conds.push(`service = ${p.add(q.service)}`);
+    if (q.operation !== undefined) conds.push(`name = ${p.add(q.operation)}`);
+    if (q.spanKind !== undefined) conds.push(`kind = ${Math.trunc(q.spanKind)}`);
+    for (const c of q.attributes ?? []) conds.push(attributeSql(c, p));
+    if (q.minDurationNano !== undefined) conds.push(`duration_ns >= ${q.minDurationNano}`);
+    if (q.maxDurationNano !== undefined) conds.push(`duration_ns <= ${q.maxDurationNano}`);
+    if (q.errorsOnly === true) conds.push(`status_code = ${StatusCode.ERROR}`);
+    let matched: string;
+    if (q.match === 'trace' && conds.length > 1) {
+      matched =
+        `SELECT trace_id FROM all_spans WHERE ${range} AND (${conds.map((c) => `(${c})`).join(' OR ')}) ` +
+        `GROUP BY trace_id HAVING ${conds.map((c) => `bool_or(${c})`).join(' AND ')}`;
+    } else {
+      matched = `SELECT DISTINCT trace_id FROM all_spans WHERE ${[range, ...conds].join(' AND ')}`;
+    }
+    const longest = q.sort === 'longest';
+    const key = longest ? 'dur' : 'st';
+    let cursorSql = '';
+    if (q.cursor !== undefined) {
+      // Same order as the reference store: sort key descending, then trace id ascending.
+      const cur = decodeCursor(q.cursor);
+      cursorSql = `WHERE (${key} < ${cur.sortKey} OR (${key} = ${cur.sortKey} AND trace_id > unhex('${cur.traceId}')))`;
+    }
+    const limit = Math.max(1, Math.min(10_000, Math.trunc(q.limit)));
+    const sql = `WITH m AS MATERIALIZED (${matched}),
+      s AS (SELECT trace_id, min(start_ns) AS st, max(end_ns) - min(start_ns) AS dur FROM all_parts
+            WHERE trace_id IN (SELECT trace_id FROM m) GROUP BY trace_id)
+      SELECT lower(hex(trace_id)), st, dur, (SELECT count(*) FROM m) FROM s ${cursorSql}
+      ORDER BY ${key} DESC, trace_id ASC LIMIT ${limit + 1}`;
+    let rows: unknown[][];
+    try {
+      rows = (await this.#reader.runAndReadAll(sql, p.values)).getRows();
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (/regex|regular expression/i.test(msg))
+        throw new QueryInputError('attributes', `invalid regular expression: ${msg.split('\n')[0]}`);
+      throw e;
+    }
+    let total = 0;
+    if (rows.length > 0) total = Number(rows[0]![3]);
+    else if (cursorSql === '') total = 0;
+    else {
+      total = Number(
+        (await this.#reader.runAndReadAll(`SELECT count(*) FROM (${matched})`, p.values)).getRows()[0]![0],
+      );
+    }
+    const page = rows.slice(0, limit);
+    const ids = page.map((r) => r[0] as string);
+    const traces = await this.traceSummaries(ids);
+    let nextCursor: string | undefined;
+    if (rows.length > limit) {
+      const last = page[page.length - 1]!;
+      nextCursor = encodeCursor({ sortKey: (longest ? last[2] : last[1]) as bigint, traceId: last[0] as string });
+    }
+    return nextCursor === undefined ? { traces, total } : { traces, total, nextCursor };
+  }
+
+  async traceSummaries(traceIds: readonly string[]): Promise<TraceSummary[]> {
+    const ids = [...new Set(traceIds.map((t) => t.toLowerCase()).filter(isValidTraceId))];
+    if (ids.length === 0) return [];
+    const rows = (
+      await this.#reader.runAndReadAll(
+        `SELECT lower(hex(trace_id)), start_ns, end_ns, span_count, error_count, root_service, root_name, root_start,
+           services, service_spans, service_errors
+         FROM all_parts WHERE trace_id IN (${ids.map((t) => `unhex('${t}')`).join(',')})`,
+      )
+    ).getRowsJS();
+    const acc = new Map<string, PartAcc>();
+    for (const r of rows) {
+      const id = r[0] as string;
+      const start = r[1] as bigint;
+      const end = r[2] as bigint;
+      let a = acc.get(id);
+      if (a === undefined) {
+        a = { start, end, count: 0, errors: 0, rootService: null, rootName: null, rootStart: 0n, services: new Map() };
+        acc.set(id, a);
+      }
+      if (start < a.start) a.start = start;
+      if (end > a.end) a.end = end;
+      a.count += r[3] as number;
+      a.errors += r[4] as number;
+      if (r[5] !== null && (a.rootService === null || (r[7] as bigint) < a.rootStart)) {
+        a.rootService = r[5] as string;
+        a.rootName = r[6] as string;
+        a.rootStart = r[7] as bigint;
+      }
+      const names = r[8] as string[];
+      const ns = r[9] as number[];
+      const es = r[10] as number[];
+      for (let i = 0; i < names.length; i++) {
+        const cur = a.services.get(names[i]!);
+        if (cur === undefined) a.services.set(names[i]!, [ns[i]!, es[i]!]);
+        else {
+          cur[0] += ns[i]!;
+          cur[1] += es[i]!;
+        }
+      }
+    }
+    const out: TraceSummary[] = [];
+    for (const id of traceIds) {
+      const a = acc.get(id.toLowerCase());
+      if (a === undefined) continue;
+      const services: ServiceSpanCount[] = [...a.services.entries()]
+        .sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
+        .map(([service, [spanCount, errorCount]]) => ({ service, spanCount, errorCount }));
+      out.push({
+        traceId: id.toLowerCase(),
+        rootServiceName: a.rootService ?? '',
+        rootName: a.rootName ?? '',
+        startUnixNano: a.start,
+        durationNano: a.end - a.start,
+        spanCount: a.count,
+        errorCount: a.errors,
+        services,
+      });
+    }
+    return out;
+  }
+
+  async services(): Promise<string[]> {
+    const all = new Set<string>();
+    for (const d of this.#days.values()) for (const s of d.operations.keys()) all.add(s);
+    return [...all].sort();
+  }
+
+  async operations(service: string): Promise<Operation[]> {
+    const seen = new Map<string, Operation>();
+    for (const d of this.#days.values()) {
+      for (const [name, kinds] of d.operations.get(service) ?? []) {
+        for (const k of kinds) seen.set(`${name}\u0000${k}`, { name, spanKind: k });
+      }
+    }
+    return [...seen.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.spanKind - b.spanKind));
+  }
+
+  async attributeKeys(scope: 'span' | 'resource', options: AttributeListOptions = {}): Promise<string[]> {
+    const keys = new Set<string>();
+    const prefix = options.prefix ?? '';
+    for (const d of this.#days.values()) {
+      for (const [service, byKey] of d.attrs[scope === 'span' ? 0 : 1]) {
+        if (options.service !== undefined && service !== options.service) continue;
+        for (const k of byKey.keys()) if (k.startsWith(prefix)) keys.add(k);
+      }
+    }
+    return [...keys].sort().slice(0, options.limit ?? 100);
+  }
+
+  async attributeValues(
+    scope: 'span' | 'resource',
+    key: string,
+    options: AttributeListOptions = {},
+  ): Promise<string[]> {
+    const values = new Set<string>();
+    const prefix = options.prefix ?? '';
+    for (const d of this.#days.values()) {
+      for (const [service, byKey] of d.attrs[scope === 'span' ? 0 : 1]) {
+        if (options.service !== undefined && service !== options.service) continue;
+        for (const v of byKey.get(key) ?? []) if (v.startsWith(prefix)) values.add(v);
+      }
+    }
+    return [...values].sort().slice(0, options.limit ?? 100);
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  async deleteBefore(cutoffUnixNano: bigint): Promise<RetentionResult> {
+    await this.flush();
+    let deletedSpans = 0;
+    let freedBytes = 0;
+    const run = this.#flushing.then(async () => {
+      const c = this.#writer;
+      const whole = [...this.#days.values()].filter((d) => BigInt(d.day + 1) * DAY_NS <= cutoffUnixNano);
+      if (whole.length > 0) {
+        for (const d of whole) {
+          const n = (await c.runAndReadAll(`SELECT count(*) FROM ${d.alias}.spans`)).getRows()[0]![0];
+          deletedSpans += Number(n);
+        }
+        for (const d of whole) this.#days.delete(d.day);
+        await this.#rebuildViews();
+        for (const d of whole) {
+          await c.run(`DETACH ${d.alias}`);
+          for (const f of [d.path, `${d.path}.wal`]) {
+            try {
+              freedBytes += statSync(f).size;
+              rmSync(f);
+            } catch {
+              // The .wal file exists only while DuckDB has uncheckpointed changes.
+            }
+          }
+        }
+      }
+      const cutDay = this.#days.get(Number(cutoffUnixNano / DAY_NS));
+      if (cutDay !== undefined) {
+        const a = cutDay.alias;
+        const before = fileSize(cutDay.path);
+        const n = Number(
+          (
+            await c.runAndReadAll(`SELECT count(*) FROM ${a}.spans WHERE start_ns < ${cutoffUnixNano}`)
+          ).getRows()[0]![0],
+        );
+        if (n > 0) {
+          await c.run('BEGIN TRANSACTION');
+          try {
+            await c.run(
+              `CREATE OR REPLACE TEMP TABLE cut_traces AS SELECT DISTINCT trace_id FROM ${a}.spans WHERE start_ns < ${cutoffUnixNano}`,
+            );
+            await c.run(`DELETE FROM ${a}.spans WHERE start_ns < ${cutoffUnixNano}`);
+            await c.run(`DELETE FROM ${a}.parts WHERE trace_id IN (SELECT trace_id FROM cut_traces)`);
+            // Summaries of the traces cut in two, rebuilt from what remains of them this day.
+            await c.run(
+              `INSERT INTO ${a}.parts
+               WITH s AS (SELECT * FROM ${a}.spans WHERE trace_id IN (SELECT trace_id FROM cut_traces)),
+                 per AS (SELECT trace_id, service, count(*)::UINTEGER AS n,
+                           count(*) FILTER (WHERE status_code = ${StatusCode.ERROR})::UINTEGER AS e
+                         FROM s GROUP BY ALL),
+                 per_l AS (SELECT trace_id, list(service ORDER BY service) AS sv, list(n ORDER BY service) AS sn,
+                           list(e ORDER BY service) AS se FROM per GROUP BY trace_id),
+                 roots AS (SELECT trace_id, arg_min(service, start_ns) AS rs, arg_min(name, start_ns) AS rn,
+                           min(start_ns) AS rt FROM s WHERE parent_id IS NULL GROUP BY trace_id),
+                 agg AS (SELECT trace_id, min(start_ns) AS st,
+                           max(CASE WHEN duration_ns > 0 THEN start_ns + duration_ns::UBIGINT ELSE start_ns END) AS en,
+                           count(*)::UINTEGER AS n, count(*) FILTER (WHERE status_code = ${StatusCode.ERROR})::UINTEGER AS e
+                         FROM s GROUP BY trace_id)
+               SELECT agg.trace_id, st, en, n, e, rs, rn, coalesce(rt, 0), sv, sn, se
+               FROM agg JOIN per_l USING (trace_id) LEFT JOIN roots USING (trace_id)`,
+            );
+            await c.run('COMMIT');
+          } catch (e) {
+            await c.run('ROLLBACK').catch(() => undefined);
+            throw e;
+          }
+          await c.run(`CHECKPOINT ${a}`);
+          deletedSpans += n;
+          freedBytes += Math.max(0, before - fileSize(cutDay.path));
+        }
+      }
+    });
+    this.#flushing = run.catch(() => undefined);
+    await run;
+    return { deletedSpans, freedBytes };
+  }
+
+  async stats(): Promise<StoreStats> {
+    const n = (await this.#reader.runAndReadAll('SELECT count(*) FROM all_spans')).getRows()[0]![0];
+    let bytes = 0;
+    for (const d of this.#days.values()) bytes += fileSize(d.path) + fileSize(`${d.path}.wal`);
+    return { spans: Number(n), bytesOnDisk: bytes };
+  }
+
+  /** Writes every day file's changes into the file itself (DuckDB CHECKPOINT). */
+  async checkpoint(): Promise<void> {
+    await this.flush();
+    for (const d of this.#days.values()) await this.#writer.run(`CHECKPOINT ${d.alias}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    await this.#flushing;
+    for (const d of this.#days.values()) await this.#writer.run(`CHECKPOINT ${d.alias}`).catch(() => undefined);
+    this.#writer.closeSync();
+    this.#reader.closeSync();
+    this.#instance.closeSync();
+    await rm(this.#tmpDir, { recursive: true, force: true });
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function jsonOrNull(s: string | null): string {
+  return s === null ? 'null' : JSON.stringify(s);
+}
+
+function attrLine(scope: 0 | 1, service: string, key: string, value: string): string {
+  return `{"scope":${scope},"service":${JSON.stringify(service)},"key":${JSON.stringify(key)},"value":${JSON.stringify(value)}}`;
+}
+
+/** Records an operation; true when it is new for the day. */
+function addOperation(d: Day, service: string, name: string, kind: number): boolean {
+  let byName = d.operations.get(service);
+  if (byName === undefined) {
+    byName = new Map();
+    d.operations.set(service, byName);
+  }
+  let kinds = byName.get(name);
+  if (kinds === undefined) {
+    kinds = new Set();
+    byName.set(name, kinds);
+  }
+  if (kinds.has(kind)) return false;
+  kinds.add(kind);
+  return true;
+}
+
+/**
+ * Records an attribute value for autocomplete; true when it is new for the
+ * day. A key is always recorded; its values only up to `max` and
+ * {@link MAX_AUTOCOMPLETE_VALUE} characters.
+ */
+function addAttrValue(d: Day, scope: 0 | 1, service: string, key: string, value: string, max: number): boolean {
+  const byService = d.attrs[scope];
+  let byKey = byService.get(service);
+  if (byKey === undefined) {
+    byKey = new Map();
+    byService.set(service, byKey);
+  }
+  let values = byKey.get(key);
+  if (values === undefined) {
+    values = new Set();
+    byKey.set(key, values);
+  } else if (values.size >= max || values.has(value)) {
+    return false;
+  }
+  if (value.length > MAX_AUTOCOMPLETE_VALUE) {
+    // Remember the key with no value: keep a row so the key survives a restart.
+    if (values.size > 0) return false;
+    values.add('');
+    return true;
+  }
+  values.add(value);
+  return true;
+}
+
+/** SQL for one attribute condition on the span attributes, the resource attributes, or either. */
+function attributeSql(c: AttributeCondition, p: Params): string {
+  const key = p.add(c.key);
+  const spanSql = attrCondSql(c, key, p);
+  const resSql = `resource_id IN (SELECT id FROM all_resources WHERE ${attrCondSql(c, key, p)})`;
+  if (c.scope === 'span') return spanSql;
+  if (c.scope === 'resource') return resSql;
+  return c.op === '!exists' ? `(${spanSql}) AND (${resSql})` : `(${spanSql}) OR (${resSql})`;
+}
+
+function attrCondSql(c: AttributeCondition, key: string, p: Params): string {
+  const pos = `list_position(attr_keys, ${key})`;
+  const val = `attr_values[${pos}]`;
+  const typ = `substr(attr_types, ${pos}, 1)`;
+  switch (c.op) {
+    case 'exists':
+      return `list_contains(attr_keys, ${key})`;
+    case '!exists':
+      return `NOT list_contains(attr_keys, ${key})`;
+    case '=':
+      return `${val} = ${p.add(String(c.value ?? ''))}`;
+    case '!=':
+      return `${val} <> ${p.add(String(c.value ?? ''))}`;
+    case '=~':
+      return `regexp_full_match(${val}, ${p.add(String(c.value ?? ''))})`;
+    case '!~':
+      return `NOT regexp_full_match(${val}, ${p.add(String(c.value ?? ''))})`;
+    default: {
+      const n = Number(c.value);
+      if (!Number.isFinite(n))
+        throw new QueryInputError('attributes', `'${c.op}' compares numbers, and '${String(c.value)}' is not one`);
+      return `(${typ} IN ('i', 'd') AND TRY_CAST(${val} AS DOUBLE) ${c.op} ${n})`;
+    }
+  }
+}

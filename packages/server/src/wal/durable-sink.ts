@@ -1,0 +1,210 @@
+/**
+ * The sink the receivers write to when storage is on: it makes each request
+ * durable in the write-ahead log before the receiver answers, then hands the
+ * spans to the store, and releases log records once the store has committed
+ * them. On start, {@link DurableSink.open} replays what the log holds beyond
+ * the last release into the store, before any receiver listens.
+ *
+ * Memory is bounded: spans handed to the store and not yet committed are
+ * counted, and above `maxPendingSpans` new requests are refused with
+ * {@link SinkFullError} (HTTP 429 / gRPC RESOURCE_EXHAUSTED with a retry
+ * delay) instead of queueing without limit.
+ */
+
+import { type Span, SpanBatch } from '@traceloom/model';
+import {
+  decodeJaegerThriftBatch,
+  decodeOtlpTraces,
+  decodeOtlpTracesJson,
+  decodeZipkinJson,
+  decodeZipkinProto,
+} from '@traceloom/wire';
+import type { Logger } from '../receivers/logger.ts';
+import { type BodyFormat, type IngestMeta, SinkFullError, type SpanSink } from '../receivers/sink.ts';
+import { listLocator, otlpLocator, partitionSpans } from '../receivers/validate.ts';
+import type { TraceStore } from '../storage/types.ts';
+import { WalFullError, type WriteAheadLog } from './wal.ts';
+
+/** Record kinds: the body format of the request a record holds. */
+const FORMAT_KIND: Readonly<Record<BodyFormat, number>> = {
+  'otlp-proto': 1,
+  'otlp-json': 2,
+  'zipkin-json': 3,
+  'zipkin-proto': 4,
+  'jaeger-thrift': 5,
+};
+const KIND_FORMAT = new Map<number, BodyFormat>(Object.entries(FORMAT_KIND).map(([f, k]) => [k, f as BodyFormat]));
+
+/** Decodes a logged body again and keeps the spans the receiver accepted (the same check as at receipt). */
+export function decodeLoggedBody(format: BodyFormat, body: Uint8Array): readonly Span[] {
+  const text = () => {
+    const t = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    return t.charCodeAt(0) === 0xfeff ? t.slice(1) : t;
+  };
+  switch (format) {
+    case 'otlp-proto':
+      return partitionSpans(decodeOtlpTraces(body), otlpLocator).accepted;
+    case 'otlp-json':
+      return partitionSpans(decodeOtlpTracesJson(text()), otlpLocator).accepted;
+    case 'zipkin-json':
+      return partitionSpans(decodeZipkinJson(text()), listLocator('spans')).accepted;
+    case 'zipkin-proto':
+      return partitionSpans(decodeZipkinProto(body), listLocator('spans')).accepted;
+    case 'jaeger-thrift':
+      return partitionSpans(decodeJaegerThriftBatch(body), listLocator('batch.spans')).accepted;
+  }
+}
+
+/** Options of {@link DurableSink.open}. */
+export interface DurableSinkOptions {
+  /** Spans handed to the store and not yet committed, above which requests are refused. @default 500000 */
+  maxPendingSpans?: number;
+  /** Delay before a failed store write is tried again. @default 1000 */
+  retryDelayMs?: number;
+  logger?: Logger;
+}
+
+/** Figures of a {@link DurableSink}, for logs and `/metrics`. */
+export interface DurableSinkStats {
+  /** Spans logged and handed to the store. */
+  readonly accepted: number;
+  /** Requests refused because the store is behind. */
+  readonly refused: number;
+  /** Spans handed to the store, not yet committed. */
+  readonly pendingSpans: number;
+  /** Records replayed from the log at start. */
+  readonly replayedRecords: number;
+  /** Spans replayed from the log at start. */
+  readonly replayedSpans: number;
+}
+
+/** Write-ahead log in front of a store. */
+export class DurableSink implements SpanSink {
+  readonly #wal: WriteAheadLog;
+  readonly #store: TraceStore;
+  readonly #maxPending: number;
+  readonly #retryDelayMs: number;
+  readonly #logger: Logger | undefined;
+  #pending = 0;
+  #accepted = 0;
+  #refused = 0;
+  #replayedRecords = 0;
+  #replayedSpans = 0;
+  /** Highest position committed by the store and not yet released. */
+  #toRelease = 0n;
+  #releasing: Promise<void> = Promise.resolve();
+  /** Store writes still running (for close). */
+  readonly #inFlight = new Set<Promise<void>>();
+  #closed = false;
+
+  private constructor(wal: WriteAheadLog, store: TraceStore, options: DurableSinkOptions) {
+    this.#wal = wal;
+    this.#store = store;
+    this.#maxPending = options.maxPendingSpans ?? 500_000;
+    this.#retryDelayMs = options.retryDelayMs ?? 1000;
+    this.#logger = options.logger;
+  }
+
+  /** Replays the log into the store, then returns the sink. */
+  static async open(wal: WriteAheadLog, store: TraceStore, options: DurableSinkOptions = {}): Promise<DurableSink> {
+    const sink = new DurableSink(wal, store, options);
+    let last = 0n;
+    await wal.replay(async (rec) => {
+      const format = KIND_FORMAT.get(rec.kind);
+      last = rec.lsn;
+      sink.#replayedRecords++;
+      if (format === undefined) {
+        options.logger?.warn(`write-ahead log record ${rec.lsn} has unknown kind ${rec.kind}; skipped`);
+        return;
+      }
+      let spans: readonly Span[];
+      try {
+        spans = decodeLoggedBody(format, rec.payload);
+      } catch (e) {
+        options.logger?.warn(`write-ahead log record ${rec.lsn} does not decode (${String(e)}); skipped`);
+        return;
+      }
+      sink.#replayedSpans += spans.length;
+      // Not awaited one by one: the store commits them in groups.
+      void store.write(SpanBatch.from(spans), rec.lsn);
+    });
+    await store.flush();
+    if (last > 0n) await wal.release(last);
+    return sink;
+  }
+
+  get stats(): DurableSinkStats {
+    return {
+      accepted: this.#accepted,
+      refused: this.#refused,
+      pendingSpans: this.#pending,
+      replayedRecords: this.#replayedRecords,
+      replayedSpans: this.#replayedSpans,
+    };
+  }
+
+  async write(batch: SpanBatch, meta: IngestMeta): Promise<void> {
+    if (this.#closed) throw new Error('the server is shutting down');
+    if (this.#pending + batch.length > this.#maxPending && this.#pending > 0) {
+      this.#refused++;
+      throw new SinkFullError(`storage is behind by ${this.#pending} spans`, 1);
+    }
+    let lsn: bigint;
+    try {
+      lsn = await this.#wal.append(FORMAT_KIND[meta.format], meta.body);
+    } catch (e) {
+      if (e instanceof WalFullError) {
+        this.#refused++;
+        throw new SinkFullError('the write-ahead log is full until storage catches up', e.retryAfterSeconds);
+      }
+      throw e;
+    }
+    this.#accepted += batch.length;
+    this.#pending += batch.length;
+    const p = this.#store_(batch, lsn);
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p));
+  }
+
+  /** Writes to the store until it takes the batch, then releases the log up to it. */
+  async #store_(batch: SpanBatch, lsn: bigint): Promise<void> {
+    for (;;) {
+      try {
+        await this.#store.write(batch, lsn);
+        break;
+      } catch (e) {
+        if (this.#closed) {
+          this.#logger?.error(`storing ${batch.length} spans failed at shutdown; the log keeps them for replay`, e);
+          this.#pending -= batch.length;
+          return;
+        }
+        this.#logger?.error(`storing ${batch.length} spans failed; trying again in ${this.#retryDelayMs} ms`, e);
+        await new Promise((r) => setTimeout(r, this.#retryDelayMs));
+      }
+    }
+    this.#pending -= batch.length;
+    if (lsn > this.#toRelease) this.#toRelease = lsn;
+    this.#scheduleRelease();
+  }
+
+  #scheduleRelease(): void {
+    this.#releasing = this.#releasing.then(async () => {
+      const upTo = this.#toRelease;
+      if (upTo <= this.#wal.releasedLsn) return;
+      // Store writes commit in call order, so every position below upTo is committed too.
+      await this.#wal
+        .release(upTo)
+        .catch((e: unknown) => this.#logger?.error('releasing the write-ahead log failed', e));
+    });
+  }
+
+  /** Commits everything to the store, releases the log, and closes both. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#store.flush();
+    await Promise.all([...this.#inFlight]);
+    await this.#releasing;
+    await this.#wal.close();
+    await this.#store.close();
+  }
+}
