@@ -49,6 +49,10 @@ export const ServerErrorCode = {
   SINK_FULL: 'TL_ERR_SINK_FULL',
   /** An unexpected failure inside the server; the request may be retried. */
   INTERNAL: 'TL_ERR_INTERNAL',
+  /** A query API parameter is missing, malformed or out of range (the response names it). */
+  BAD_PARAMETER: 'TL_ERR_BAD_PARAMETER',
+  /** No span of the requested trace is stored (never received, or removed by retention). */
+  TRACE_NOT_FOUND: 'TL_ERR_TRACE_NOT_FOUND',
 } as const;
 /** A value of {@link ServerErrorCode}. */
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
@@ -141,6 +145,16 @@ export const SERVER_ERRORS: Readonly<Record<ServerErrorCode, ErrorCodeInfo>> = {
     status: 500,
     grpcCode: GrpcCode.INTERNAL,
     hint: 'This is a server problem, not a problem with the data; see the server log.',
+  },
+  TL_ERR_BAD_PARAMETER: {
+    status: 400,
+    grpcCode: GrpcCode.INVALID_ARGUMENT,
+    hint: 'Fix the named parameter; the API reference (packages/server/openapi.yaml) lists every parameter and its syntax.',
+  },
+  TL_ERR_TRACE_NOT_FOUND: {
+    status: 404,
+    grpcCode: GrpcCode.NOT_FOUND,
+    hint: 'Check the trace id; the trace may not have arrived yet, may have been sampled out, or may be older than the retention period.',
   },
 };
 

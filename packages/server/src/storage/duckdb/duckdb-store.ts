@@ -730,15 +730,16 @@ export class DuckDbStore implements TraceStore {
             WHERE trace_id IN (SELECT trace_id FROM m) GROUP BY trace_id)
       SELECT lower(hex(trace_id)), st, dur, (SELECT count(*) FROM m) FROM s ${cursorSql}
       ORDER BY ${key} DESC, trace_id ASC LIMIT ${limit + 1}`;
-    let rows: unknown[][];
-    try {
-      rows = (await this.#reader.runAndReadAll(sql, p.values)).getRows();
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      if (/regex|regular expression/i.test(msg))
-        throw new QueryInputError('attributes', `invalid regular expression: ${msg.split('\n')[0]}`);
-      throw e;
+    for (const c of q.attributes ?? []) {
+      if (c.op !== '=~' && c.op !== '!~') continue;
+      try {
+        await this.#reader.run("SELECT regexp_full_match('', $1)", [String(c.value ?? '')]);
+      } catch (e) {
+        const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+        throw new QueryInputError('attributes', `'${String(c.value)}' is not a valid RE2 regular expression: ${msg}`);
+      }
     }
+    const rows = (await this.#reader.runAndReadAll(sql, p.values)).getRows();
     let total = 0;
     if (rows.length > 0) total = Number(rows[0]![3]);
     else if (cursorSql === '') total = 0;
@@ -1034,11 +1035,11 @@ function addAttrValue(d: Day, scope: 0 | 1, service: string, key: string, value:
 /** SQL for one attribute condition on the span attributes, the resource attributes, or either. */
 function attributeSql(c: AttributeCondition, p: Params): string {
   const key = p.add(c.key);
-  const spanSql = attrCondSql(c, key, p);
-  const resSql = `resource_id IN (SELECT id FROM all_resources WHERE ${attrCondSql(c, key, p)})`;
-  if (c.scope === 'span') return spanSql;
-  if (c.scope === 'resource') return resSql;
-  return c.op === '!exists' ? `(${spanSql}) AND (${resSql})` : `(${spanSql}) OR (${resSql})`;
+  const spanSql = () => attrCondSql(c, key, p);
+  const resSql = () => `resource_id IN (SELECT id FROM all_resources WHERE ${attrCondSql(c, key, p)})`;
+  if (c.scope === 'span') return spanSql();
+  if (c.scope === 'resource') return resSql();
+  return c.op === '!exists' ? `(${spanSql()}) AND (${resSql()})` : `(${spanSql()}) OR (${resSql()})`;
 }
 
 function attrCondSql(c: AttributeCondition, key: string, p: Params): string {
@@ -1059,10 +1060,23 @@ function attrCondSql(c: AttributeCondition, key: string, p: Params): string {
     case '!~':
       return `NOT regexp_full_match(${val}, ${p.add(String(c.value ?? ''))})`;
     default: {
-      const n = Number(c.value);
-      if (!Number.isFinite(n))
+      const text = String(c.value ?? '').trim();
+      const n = Number(text);
+      if (text === '' || !Number.isFinite(n))
         throw new QueryInputError('attributes', `'${c.op}' compares numbers, and '${String(c.value)}' is not one`);
-      return `(${typ} IN ('i', 'd') AND TRY_CAST(${val} AS DOUBLE) ${c.op} ${n})`;
+      // Integers compare exactly against int64 attributes (a double would round 2^60 + 1).
+      // (A number's own text may be rounded, e.g. 2 ** 60 prints as 1152921504606847000.)
+      const exact =
+        typeof c.value === 'number' && Number.isInteger(c.value)
+          ? `${BigInt(c.value)}::HUGEINT`
+          : /^-?\d+$/.test(text)
+            ? `${BigInt(text)}::HUGEINT`
+            : undefined;
+      const intSql =
+        exact === undefined
+          ? `TRY_CAST(${val} AS DOUBLE) ${c.op} ${n}`
+          : `TRY_CAST(${val} AS HUGEINT) ${c.op} ${exact}`;
+      return `(CASE ${typ} WHEN 'i' THEN ${intSql} WHEN 'd' THEN TRY_CAST(${val} AS DOUBLE) ${c.op} ${n} ELSE false END)`;
     }
   }
 }
