@@ -1,7 +1,10 @@
 /** The `traceloom` command run as a user runs it: through bin/traceloom.js, in a child process. */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { send } from '../receivers/fixtures/http.ts';
@@ -15,9 +18,11 @@ interface Run {
   exited: Promise<number | null>;
 }
 
+/** Every run keeps its data in a fresh temporary folder, never in the working directory. */
 function run(args: string[], env: Record<string, string> = {}): Run {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tl-cli-'));
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, TRACELOOM_DATA_DIR: dataDir, TRACELOOM_API_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -69,6 +74,18 @@ describe('traceloom CLI', () => {
       });
       assert.equal(reply.status, 202);
       await waitFor(r, r.out, /received 2 spans in the last 0\.2s \(zipkin 2\); 2 in total/);
+      const api = await waitFor(r, r.out, /Query API:\n {2}http:\/\/127\.0\.0\.1:(\d+)\/api\/v1\/services/);
+      assert.match(r.out(), /Spans are stored in .*tl-cli-.* \(kept 7 days\)/);
+      // Acknowledged means durable, not yet visible: the store commits within a quarter second.
+      let trace: Response | undefined;
+      for (let i = 0; i < 40; i++) {
+        trace = await fetch(`http://127.0.0.1:${api[1]}/api/v1/traces/5af7183fb1d4cf5f5af7183fb1d4cf5f`);
+        if (trace.status === 200) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      assert.equal(trace?.status, 200);
+      const body = (await trace?.json()) as { spans: unknown[] };
+      assert.equal(body.spans.length, 2);
       r.child.kill('SIGTERM');
       assert.equal(await r.exited, 0);
       assert.match(r.out(), /stopped; received 2 spans in total \(zipkin 2\)/);

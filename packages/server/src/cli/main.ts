@@ -64,6 +64,17 @@ function perProtocol(counts: ReadonlyMap<IngestProtocol, number>, previous?: Rea
 
 async function run(config: CliConfig): Promise<void> {
   const logger = consoleLogger(config.logLevel);
+  // Signals are caught from the first moment: one that arrives while the store opens (or
+  // just after the addresses are printed) must still stop the server cleanly.
+  let stopNow: ((signal: NodeJS.Signals) => void) | undefined;
+  let early: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopNow !== undefined) stopNow(signal);
+    else if (early !== undefined) process.exit(130);
+    else early = signal;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const dataDir = resolve(config.storage.dataDir);
   const store = await DuckDbStore.open({
     dataDir,
@@ -187,8 +198,8 @@ async function run(config: CliConfig): Promise<void> {
         },
       );
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  stopNow = stop;
+  if (early !== undefined) stop(early);
 }
 
 let config: CliConfig;

@@ -264,6 +264,8 @@ export class DuckDbStore implements TraceStore {
   #flushing: Promise<void> = Promise.resolve();
   #fileSeq = 0;
   #closed = false;
+  /** Reads in progress, awaited by close(). */
+  readonly #reads = new Set<Promise<unknown>>();
 
   private constructor(
     opts: Readonly<Required<DuckDbStoreOptions>>,
@@ -620,6 +622,18 @@ export class DuckDbStore implements TraceStore {
 
   // ---------------------------------------------------------------- reads
 
+  /** Runs a read query, tracked so that close() waits for it. */
+  #read(sql: string, values?: string[]) {
+    if (this.#closed) return Promise.reject(new Error('the store is closed'));
+    const p = this.#reader.runAndReadAll(sql, values);
+    this.#reads.add(p);
+    void p.then(
+      () => this.#reads.delete(p),
+      () => this.#reads.delete(p),
+    );
+    return p;
+  }
+
   async getTrace(traceId: string, hint?: TimeRange): Promise<Span[] | undefined> {
     const id = traceId.toLowerCase();
     if (!isValidTraceId(id)) return undefined;
@@ -630,7 +644,7 @@ export class DuckDbStore implements TraceStore {
       hi = hint.endUnixNano;
     } else {
       const r = (
-        await this.#reader.runAndReadAll(
+        await this.#read(
           `SELECT min(start_ns), max(end_ns) FROM all_parts WHERE trace_id = unhex('${id}')`,
         )
       ).getRows()[0];
@@ -639,7 +653,7 @@ export class DuckDbStore implements TraceStore {
       hi = r[1] as bigint;
     }
     const rows = (
-      await this.#reader.runAndReadAll(
+      await this.#read(
         `SELECT span_id, parent_id, trace_state, flags, name, kind, status_code, status_message, start_ns, duration_ns,
           attr_keys, attr_types, attr_values, attr_extra, dropped_attrs, dropped_events, dropped_links, events, links,
           resource_id::VARCHAR, scope_id::VARCHAR
@@ -655,14 +669,14 @@ export class DuckDbStore implements TraceStore {
     }
     const resources = new Map<string, Resource>();
     for (const r of (
-      await this.#reader.runAndReadAll(
+      await this.#read(
         `SELECT DISTINCT ON (id) id::VARCHAR, body FROM all_resources WHERE id IN (${[...resIds].join(',')})`,
       )
     ).getRows())
       resources.set(r[0] as string, decodeResource(r[1] as string));
     const scopes = new Map<string, InstrumentationScope>();
     for (const r of (
-      await this.#reader.runAndReadAll(
+      await this.#read(
         `SELECT DISTINCT ON (id) id::VARCHAR, body FROM all_scopes WHERE id IN (${[...scopeIds].join(',')})`,
       )
     ).getRows())
@@ -733,19 +747,19 @@ export class DuckDbStore implements TraceStore {
     for (const c of q.attributes ?? []) {
       if (c.op !== '=~' && c.op !== '!~') continue;
       try {
-        await this.#reader.run("SELECT regexp_full_match('', $1)", [String(c.value ?? '')]);
+        await this.#read("SELECT regexp_full_match('', $1)", [String(c.value ?? '')]);
       } catch (e) {
         const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
         throw new QueryInputError('attributes', `'${String(c.value)}' is not a valid RE2 regular expression: ${msg}`);
       }
     }
-    const rows = (await this.#reader.runAndReadAll(sql, p.values)).getRows();
+    const rows = (await this.#read(sql, p.values)).getRows();
     let total = 0;
     if (rows.length > 0) total = Number(rows[0]![3]);
     else if (cursorSql === '') total = 0;
     else {
       total = Number(
-        (await this.#reader.runAndReadAll(`SELECT count(*) FROM (${matched})`, p.values)).getRows()[0]![0],
+        (await this.#read(`SELECT count(*) FROM (${matched})`, p.values)).getRows()[0]![0],
       );
     }
     const page = rows.slice(0, limit);
@@ -763,7 +777,7 @@ export class DuckDbStore implements TraceStore {
     const ids = [...new Set(traceIds.map((t) => t.toLowerCase()).filter(isValidTraceId))];
     if (ids.length === 0) return [];
     const rows = (
-      await this.#reader.runAndReadAll(
+      await this.#read(
         `SELECT lower(hex(trace_id)), start_ns, end_ns, span_count, error_count, root_service, root_name, root_start,
            services, service_spans, service_errors
          FROM all_parts WHERE trace_id IN (${ids.map((t) => `unhex('${t}')`).join(',')})`,
@@ -869,9 +883,11 @@ export class DuckDbStore implements TraceStore {
 
   async deleteBefore(cutoffUnixNano: bigint): Promise<RetentionResult> {
     await this.flush();
+    if (this.#closed) throw new Error('the store is closed');
     let deletedSpans = 0;
     let freedBytes = 0;
     const run = this.#flushing.then(async () => {
+      if (this.#closed) return;
       const c = this.#writer;
       const whole = [...this.#days.values()].filter((d) => BigInt(d.day + 1) * DAY_NS <= cutoffUnixNano);
       if (whole.length > 0) {
@@ -945,7 +961,7 @@ export class DuckDbStore implements TraceStore {
   }
 
   async stats(): Promise<StoreStats> {
-    const n = (await this.#reader.runAndReadAll('SELECT count(*) FROM all_spans')).getRows()[0]![0];
+    const n = (await this.#read('SELECT count(*) FROM all_spans')).getRows()[0]![0];
     let bytes = 0;
     for (const d of this.#days.values()) bytes += fileSize(d.path) + fileSize(`${d.path}.wal`);
     return { spans: Number(n), bytesOnDisk: bytes };
@@ -962,6 +978,8 @@ export class DuckDbStore implements TraceStore {
     await this.flush();
     this.#closed = true;
     await this.#flushing;
+    // A query still running when the connections close would take the process down.
+    await Promise.allSettled([...this.#reads]);
     for (const d of this.#days.values()) await this.#writer.run(`CHECKPOINT ${d.alias}`).catch(() => undefined);
     this.#writer.closeSync();
     this.#reader.closeSync();
