@@ -61,7 +61,8 @@ export function compareMedians(
 /**
  * Prints one figure as the JSON line bench/README.md describes. `ratio` reads
  * "times better than the baseline": theirs over ours for costs (the default),
- * ours over theirs for rates (`higherIsBetter`).
+ * ours over theirs for rates (`higherIsBetter`). `extra` fields (the store
+ * size a figure was measured at, say) follow the standard ones.
  */
 export function printFigure(
   bench: string,
@@ -70,6 +71,7 @@ export function printFigure(
   [ours, theirs]: readonly [number, number],
   baseline: string,
   higherIsBetter = false,
+  extra: Readonly<Record<string, string | number | boolean>> = {},
 ): void {
   const round = (x: number) => Math.round(x * 1000) / 1000;
   console.log(
@@ -81,6 +83,7 @@ export function printFigure(
       baseline,
       baseline_value: round(theirs),
       ratio: round(higherIsBetter ? ours / theirs : theirs / ours),
+      ...extra,
     }),
   );
 }
