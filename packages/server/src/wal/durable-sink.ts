@@ -57,7 +57,7 @@ export function decodeLoggedBody(format: BodyFormat, body: Uint8Array): readonly
 
 /** Options of {@link DurableSink.open}. */
 export interface DurableSinkOptions {
-  /** Spans handed to the store and not yet committed, above which requests are refused. @default 500000 */
+  /** Spans handed to the store and not yet committed, above which requests are refused. @default 100000 */
   maxPendingSpans?: number;
   /** Delay before a failed store write is tried again. @default 1000 */
   retryDelayMs?: number;
@@ -100,7 +100,7 @@ export class DurableSink implements SpanSink {
   private constructor(wal: WriteAheadLog, store: TraceStore, options: DurableSinkOptions) {
     this.#wal = wal;
     this.#store = store;
-    this.#maxPending = options.maxPendingSpans ?? 500_000;
+    this.#maxPending = options.maxPendingSpans ?? 100_000;
     this.#retryDelayMs = options.retryDelayMs ?? 1000;
     this.#logger = options.logger;
   }

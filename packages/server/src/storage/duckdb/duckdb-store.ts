@@ -32,21 +32,12 @@
  * that range.
  */
 
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import {
-  type InstrumentationScope,
-  isValidTraceId,
-  type Resource,
-  type Span,
-  type SpanBatch,
-  StatusCode,
-  serviceNameOf,
-} from '@traceloom/model';
+import { isValidTraceId, type Span, type SpanBatch, StatusCode } from '@traceloom/model';
 import { decodeCursor, encodeCursor } from '../internal/cursor.ts';
 import {
   type AttributeCondition,
@@ -62,6 +53,7 @@ import {
   type TraceStore,
   type TraceSummary,
 } from '../types.ts';
+import { Catalog, SLOT_COUNT } from './catalog.ts';
 import {
   decodeAttrs,
   decodeEvents,
@@ -71,8 +63,6 @@ import {
   encodeAttrs,
   encodeEvents,
   encodeLinks,
-  encodeResource,
-  encodeScope,
 } from './row-codec.ts';
 
 /** Options of {@link DuckDbStore.open}. */
@@ -91,6 +81,8 @@ export interface DuckDbStoreOptions {
   dedupWindow?: number;
   /** Most distinct values remembered per attribute key, service and day for autocomplete. @default 200 */
   maxValuesPerKey?: number;
+  /** DuckDB's `checkpoint_threshold`: how much its own log may hold before it writes into the file. @default '512MB' */
+  checkpointThreshold?: string;
 }
 
 const DEFAULTS = {
@@ -100,22 +92,30 @@ const DEFAULTS = {
   maxBufferedSpans: 50_000,
   dedupWindow: 1_000_000,
   maxValuesPerKey: 200,
+  checkpointThreshold: '512MB',
 } as const;
 
 const DAY_NS = 86_400_000_000_000n;
+/** `,"v<slot>":` for each slot column, prebuilt. */
+const SLOT_FIELD = Array.from({ length: SLOT_COUNT }, (_, i) => `,"v${i}":`);
+/** Spans of a day whose attribute values all go to autocomplete; after them, a quarter are sampled. */
+const FULL_INDEX_SPANS = 50_000;
+const SLOT_COLUMNS = Array.from({ length: SLOT_COUNT }, (_, i) => `v${i}`);
 /** Values longer than this are not offered for autocomplete. */
 const MAX_AUTOCOMPLETE_VALUE = 256;
 const TABLES = ['spans', 'parts', 'resources', 'scopes'] as const;
 
 const DDL = {
-  spans: `trace_id BLOB, span_id UBIGINT, parent_id UBIGINT, trace_state VARCHAR, flags UINTEGER, service VARCHAR,
-    name VARCHAR, kind UTINYINT, status_code UTINYINT, status_message VARCHAR, start_ns UBIGINT, duration_ns BIGINT,
-    attr_keys VARCHAR[], attr_types VARCHAR, attr_values VARCHAR[], attr_extra VARCHAR, dropped_attrs UINTEGER,
-    dropped_events UINTEGER, dropped_links UINTEGER, events VARCHAR, links VARCHAR, resource_id UBIGINT, scope_id UBIGINT`,
-  parts: `trace_id BLOB, start_ns UBIGINT, end_ns UBIGINT, span_count UINTEGER, error_count UINTEGER,
+  spans: `trace_hi UBIGINT, trace_lo UBIGINT, span_id UBIGINT, parent_id UBIGINT, trace_state VARCHAR, flags UINTEGER,
+    service VARCHAR, name VARCHAR, kind UTINYINT, status_code UTINYINT, status_message VARCHAR, start_ns UBIGINT,
+    duration_ns BIGINT, shape UINTEGER, ${SLOT_COLUMNS.map((c) => `${c} VARCHAR`).join(', ')}, attr_more VARCHAR, attr_extra VARCHAR,
+    dropped_attrs UINTEGER, dropped_events UINTEGER, dropped_links UINTEGER, events VARCHAR, links VARCHAR,
+    resource_id UINTEGER, scope_id UINTEGER`,
+  parts: `trace_hi UBIGINT, trace_lo UBIGINT, start_ns UBIGINT, end_ns UBIGINT, span_count UINTEGER, error_count UINTEGER,
     root_service VARCHAR, root_name VARCHAR, root_start UBIGINT, services VARCHAR[], service_spans UINTEGER[], service_errors UINTEGER[]`,
-  resources: `id UBIGINT, service VARCHAR, body VARCHAR, attr_keys VARCHAR[], attr_types VARCHAR, attr_values VARCHAR[]`,
-  scopes: `id UBIGINT, body VARCHAR`,
+  resources: `id UINTEGER, service VARCHAR, body VARCHAR, attr_keys VARCHAR[], attr_types VARCHAR, attr_values VARCHAR[]`,
+  scopes: `id UINTEGER, body VARCHAR`,
+  shapes: `id UINTEGER, types VARCHAR, keys VARCHAR[], slots INTEGER[]`,
   operations: `service VARCHAR, name VARCHAR, kind UTINYINT`,
   attr_values: `scope UTINYINT, service VARCHAR, key VARCHAR, value VARCHAR`,
   meta: `wal_position UBIGINT`,
@@ -123,20 +123,10 @@ const DDL = {
 
 /** `read_json` column types of the spans file (field names kept short: they are parsed per row). */
 const SPAN_JSON_COLUMNS = `{t:'VARCHAR',s:'VARCHAR',p:'VARCHAR',ts:'VARCHAR',f:'UINTEGER',sv:'VARCHAR',n:'VARCHAR',k:'UTINYINT',
-  sc:'UTINYINT',sm:'VARCHAR',st:'UBIGINT',d:'BIGINT',ak:'VARCHAR[]',aty:'VARCHAR',av:'VARCHAR[]',ax:'VARCHAR',
-  da:'UINTEGER',de:'UINTEGER',dl:'UINTEGER',ev:'VARCHAR',li:'VARCHAR',r:'UBIGINT',o:'UBIGINT'}`;
-const SPAN_SELECT = `unhex(t), ('0x'||s)::UBIGINT, CASE WHEN p = '' THEN NULL ELSE ('0x'||p)::UBIGINT END, ts, f, sv, n, k,
-  sc, sm, st, d, ak, aty, av, ax, da, de, dl, ev, li, r, o`;
-
-interface ResourceInfo {
-  readonly id: string;
-  readonly service: string;
-  readonly body: string;
-}
-interface ScopeInfo {
-  readonly id: string;
-  readonly body: string;
-}
+  sc:'UTINYINT',sm:'VARCHAR',st:'UBIGINT',d:'BIGINT',sh:'UINTEGER',${SLOT_COLUMNS.map((c) => `${c}:'VARCHAR'`).join(',')},
+  am:'VARCHAR',ax:'VARCHAR',da:'UINTEGER',de:'UINTEGER',dl:'UINTEGER',ev:'VARCHAR',li:'VARCHAR',r:'UINTEGER',o:'UINTEGER'}`;
+const SPAN_SELECT = `('0x'||substr(t,1,16))::UBIGINT, ('0x'||substr(t,17,16))::UBIGINT, ('0x'||s)::UBIGINT, CASE WHEN p = '' THEN NULL ELSE ('0x'||p)::UBIGINT END, ts, f, sv, n, k,
+  sc, sm, st, d, sh, ${SLOT_COLUMNS.join(', ')}, am, ax, da, de, dl, ev, li, r, o`;
 
 /** In-memory state of one attached day file. */
 interface Day {
@@ -144,8 +134,13 @@ interface Day {
   readonly alias: string;
   readonly path: string;
   position: bigint;
-  readonly resources: Set<string>;
-  readonly scopes: Set<string>;
+  readonly resources: Set<number>;
+  readonly scopes: Set<number>;
+  readonly shapes: Set<number>;
+  /** Spans whose attributes went through the autocomplete index (counts sampling). */
+  indexed: number;
+  /** The trace-id index of the parts exists (see `#sealPastDays`). */
+  sealed: boolean;
   /** service -> span name -> kinds */
   readonly operations: Map<string, Map<string, Set<number>>>;
   /** scope (0 span, 1 resource) -> service -> key -> values */
@@ -180,25 +175,26 @@ interface PartAcc {
 
 /** Remembers recently stored span keys, in two generations, to drop duplicate deliveries. */
 class RecentKeys {
-  #current = new Set<string>();
-  #previous = new Set<string>();
+  // span id -> trace id: no key string to build per span.
+  #current = new Map<string, string>();
+  #previous = new Map<string, string>();
   readonly #half: number;
   constructor(size: number) {
     this.#half = Math.max(1, Math.floor(size / 2));
   }
-  has(k: string): boolean {
-    return this.#current.has(k) || this.#previous.has(k);
-  }
-  add(k: string): void {
+  /** True when the span was seen recently; otherwise remembers it. */
+  seen(spanId: string, traceId: string): boolean {
+    if (this.#current.get(spanId) === traceId || this.#previous.get(spanId) === traceId) return true;
     if (this.#current.size >= this.#half) {
       this.#previous = this.#current;
-      this.#current = new Set();
+      this.#current = new Map();
     }
-    this.#current.add(k);
+    this.#current.set(spanId, traceId);
+    return false;
   }
-  delete(k: string): void {
-    this.#current.delete(k);
-    this.#previous.delete(k);
+  forget(spanId: string): void {
+    this.#current.delete(spanId);
+    this.#previous.delete(spanId);
   }
 }
 
@@ -212,31 +208,6 @@ function sqlString(s: string): string {
 
 function hexU64(v: bigint): string {
   return v.toString(16).padStart(16, '0');
-}
-
-const resourceInfo = new WeakMap<Resource, ResourceInfo>();
-const scopeInfo = new WeakMap<InstrumentationScope, ScopeInfo>();
-
-function idOf(body: string): string {
-  return createHash('sha256').update(body).digest().readBigUInt64LE(0).toString();
-}
-function infoOfResource(r: Resource): ResourceInfo {
-  let info = resourceInfo.get(r);
-  if (info === undefined) {
-    const body = encodeResource(r);
-    info = { id: idOf(body), service: serviceNameOf(r), body };
-    resourceInfo.set(r, info);
-  }
-  return info;
-}
-function infoOfScope(s: InstrumentationScope): ScopeInfo {
-  let info = scopeInfo.get(s);
-  if (info === undefined) {
-    const body = encodeScope(s);
-    info = { id: idOf(`scope${body}`), body };
-    scopeInfo.set(s, info);
-  }
-  return info;
 }
 
 /** A clause builder that keeps string parameters out of the SQL text. */
@@ -257,6 +228,9 @@ export class DuckDbStore implements TraceStore {
   readonly #tmpDir: string;
   readonly #days = new Map<number, Day>();
   readonly #recent: RecentKeys;
+  readonly #catalog = new Catalog();
+  /** Where commit time goes: building the load files in JavaScript, DuckDB inserting, DuckDB committing. */
+  readonly commitStats = { commits: 0, spans: 0, buildMs: 0, insertMs: 0, commitMs: 0 };
   #pending: Pending[] = [];
   #pendingSpans = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -264,6 +238,7 @@ export class DuckDbStore implements TraceStore {
   #flushing: Promise<void> = Promise.resolve();
   #fileSeq = 0;
   #closed = false;
+  #today = Math.floor(Date.now() / 86_400_000);
   /** Reads in progress, awaited by close(). */
   readonly #reads = new Set<Promise<unknown>>();
 
@@ -292,6 +267,10 @@ export class DuckDbStore implements TraceStore {
       temp_directory: join(opts.dataDir, '.tmp'),
       // Day files are written by this process only.
       enable_external_access: 'true',
+      // DuckDB checkpoints (compresses into the file) when its own WAL passes this size. The default, 16 MB,
+      // means recompressing the growing last row group every few thousand spans; our write-ahead log
+      // already makes writes durable, so DuckDB's may grow larger.
+      checkpoint_threshold: opts.checkpointThreshold,
     });
     const writer = await instance.connect();
     const reader = await instance.connect();
@@ -308,7 +287,24 @@ export class DuckDbStore implements TraceStore {
       await store.#attach(day);
     }
     await store.#rebuildViews();
+    await store.#sealPastDays();
     return store;
+  }
+
+  /**
+   * Indexes the trace ids of every day before today (UTC). A day that still takes writes is
+   * looked up by scanning its summary parts (one row per trace and commit, a few MB); a past
+   * day gets an ART index over them, built once in bulk, which keeps the lookup at a fraction
+   * of a millisecond however many days are kept. Indexing while writing would cost every
+   * insert (about 3 µs per span here).
+   */
+  async #sealPastDays(): Promise<void> {
+    const today = Math.floor(Date.now() / 86_400_000);
+    for (const d of this.#days.values()) {
+      if (d.day >= today || d.sealed) continue;
+      await this.#writer.run(`CREATE INDEX IF NOT EXISTS parts_trace_id ON ${d.alias}.parts (trace_hi, trace_lo)`);
+      d.sealed = true;
+    }
   }
 
   async #attach(day: number): Promise<Day> {
@@ -327,15 +323,27 @@ export class DuckDbStore implements TraceStore {
       position: 0n,
       resources: new Set(),
       scopes: new Set(),
+      shapes: new Set(),
+      indexed: 0,
+      sealed: false,
       operations: new Map(),
       attrs: [new Map(), new Map()],
     };
     const pos = (await w.runAndReadAll(`SELECT max(wal_position) FROM ${alias}.meta`)).getRows()[0]?.[0];
     if (typeof pos === 'bigint') d.position = pos;
-    for (const r of (await w.runAndReadAll(`SELECT id::VARCHAR FROM ${alias}.resources`)).getRows())
-      d.resources.add(r[0] as string);
-    for (const r of (await w.runAndReadAll(`SELECT id::VARCHAR FROM ${alias}.scopes`)).getRows())
-      d.scopes.add(r[0] as string);
+    const cat = this.#catalog;
+    for (const r of (await w.runAndReadAll(`SELECT id, body FROM ${alias}.resources`)).getRows()) {
+      d.resources.add(Number(r[0]));
+      cat.loadResource(Number(r[0]), r[1] as string, decodeResource(r[1] as string));
+    }
+    for (const r of (await w.runAndReadAll(`SELECT id, body FROM ${alias}.scopes`)).getRows()) {
+      d.scopes.add(Number(r[0]));
+      cat.loadScope(Number(r[0]), r[1] as string, decodeScope(r[1] as string));
+    }
+    for (const r of (await w.runAndReadAll(`SELECT id, types, keys, slots FROM ${alias}.shapes`)).getRowsJS()) {
+      d.shapes.add(Number(r[0]));
+      cat.loadShape(Number(r[0]), r[1] as string, r[2] as string[], r[3] as number[]);
+    }
     for (const r of (await w.runAndReadAll(`SELECT service, name, kind FROM ${alias}.operations`)).getRows())
       addOperation(d, r[0] as string, r[1] as string, Number(r[2]));
     for (const r of (await w.runAndReadAll(`SELECT scope, service, key, value FROM ${alias}.attr_values`)).getRows())
@@ -389,6 +397,12 @@ export class DuckDbStore implements TraceStore {
       } catch (e) {
         for (const it of items) it.reject(e);
       }
+      // Past midnight (UTC), yesterday stops taking most writes: index it.
+      const today = Math.floor(Date.now() / 86_400_000);
+      if (today !== this.#today) {
+        this.#today = today;
+        await this.#sealPastDays().catch(() => undefined);
+      }
     });
     this.#flushing = run;
     return run;
@@ -438,10 +452,9 @@ export class DuckDbStore implements TraceStore {
           work.set(dayNum, w);
         }
         if (position !== undefined && position > w.position) w.position = position;
-        const key = batch.traceId[i]! + batch.spanId[i]!;
-        if (this.#recent.has(key)) continue;
-        this.#recent.add(key);
-        added.push(key);
+        const spanId = batch.spanId[i]!;
+        if (this.#recent.seen(spanId, batch.traceId[i]!)) continue;
+        added.push(spanId);
         w.spans.push(batch.spans[i]!);
         w.services.push(batch.serviceOf(i));
       }
@@ -450,12 +463,13 @@ export class DuckDbStore implements TraceStore {
       for (const w of work.values()) await this.#commitDay(w);
     } catch (e) {
       // Not stored: let a retry of the same spans through.
-      for (const k of added) this.#recent.delete(k);
+      for (const k of added) this.#recent.forget(k);
       throw e;
     }
   }
 
   async #commitDay(w: DayWork): Promise<void> {
+    const t0 = performance.now();
     const { day, spans, services } = w;
     const a = day.alias;
     const lines: string[] = [];
@@ -464,47 +478,80 @@ export class DuckDbStore implements TraceStore {
     const newScopes: string[] = [];
     const newOps: string[] = [];
     const newAttrs: string[] = [];
-    const newResourceIds = new Set<string>();
+    const newResourceIds = new Set<number>();
+    const newScopeIds = new Set<number>();
+    const newShapeIds = new Set<number>();
+    const newShapes: string[] = [];
+    const cat = this.#catalog;
     const maxValues = this.#opts.maxValuesPerKey;
+    const jsonCache = new Map<string, string>();
     for (let i = 0; i < spans.length; i++) {
       const s = spans[i]!;
       const service = services[i]!;
-      const ri = infoOfResource(s.resource);
-      const si = infoOfScope(s.scope);
-      if (!day.resources.has(ri.id) && !newResourceIds.has(ri.id)) {
-        newResourceIds.add(ri.id);
+      const rid = cat.resourceId(s.resource);
+      const sid = cat.scopeId(s.scope);
+      if (!day.resources.has(rid) && !newResourceIds.has(rid)) {
+        newResourceIds.add(rid);
         const ac = encodeAttrs(s.resource.attributes);
         newResources.push(
-          `{"id":"${ri.id}","service":${JSON.stringify(ri.service)},"body":${JSON.stringify(ri.body)},` +
+          `{"id":${rid},"service":${JSON.stringify(service)},"body":${JSON.stringify(cat.resourceBody(rid))},` +
             `"k":${JSON.stringify(ac.keys)},"t":"${ac.types}","v":${JSON.stringify(ac.values)}}`,
         );
         for (let j = 0; j < ac.keys.length; j++) {
-          if (addAttrValue(day, 1, ri.service, ac.keys[j]!, ac.values[j]!, maxValues))
-            newAttrs.push(attrLine(1, ri.service, ac.keys[j]!, ac.values[j]!));
+          if (addAttrValue(day, 1, service, ac.keys[j]!, ac.values[j]!, maxValues))
+            newAttrs.push(attrLine(1, service, ac.keys[j]!, ac.values[j]!));
         }
       }
-      if (!day.scopes.has(si.id)) {
-        day.scopes.add(si.id);
-        newScopes.push(`{"id":"${si.id}","body":${JSON.stringify(si.body)}}`);
+      if (!day.scopes.has(sid) && !newScopeIds.has(sid)) {
+        newScopeIds.add(sid);
+        newScopes.push(`{"id":${sid},"body":${JSON.stringify(cat.scopeBody(sid))}}`);
       }
       if (addOperation(day, service, s.name, s.kind))
         newOps.push(`{"service":${JSON.stringify(service)},"name":${JSON.stringify(s.name)},"kind":${s.kind}}`);
       const ac = encodeAttrs(s.attributes);
+      const { shape } = cat.shapeFor(ac.keys, ac.types);
+      if (!day.shapes.has(shape.id) && !newShapeIds.has(shape.id)) {
+        newShapeIds.add(shape.id);
+        newShapes.push(
+          `{"id":${shape.id},"t":"${shape.types}","k":${JSON.stringify(shape.keys)},"s":[${shape.slots.join(',')}]}`,
+        );
+      }
+      // Autocomplete values: every span while the day is young, then a quarter of them.
+      const index = day.indexed++ < FULL_INDEX_SPANS || (i & 3) === 0;
+      let line = `{"t":"${s.traceId}","s":"${s.spanId}","p":"${s.parentSpanId}","sh":${shape.id}`;
+      let more: string[] | undefined;
       for (let j = 0; j < ac.keys.length; j++) {
-        if (addAttrValue(day, 0, service, ac.keys[j]!, ac.values[j]!, maxValues))
-          newAttrs.push(attrLine(0, service, ac.keys[j]!, ac.values[j]!));
+        const v = ac.values[j]!;
+        if (index && addAttrValue(day, 0, service, ac.keys[j]!, v, maxValues))
+          newAttrs.push(attrLine(0, service, ac.keys[j]!, v));
+        const slot = shape.slots[j]!;
+        if (slot >= 0) line += `${SLOT_FIELD[slot]}${JSON.stringify(v)}`;
+        else (more ??= []).push(v);
       }
       const start = s.startTimeUnixNano;
       const dur = BigInt.asIntN(64, s.endTimeUnixNano - start);
-      lines.push(
-        `{"t":"${s.traceId}","s":"${s.spanId}","p":"${s.parentSpanId}","ts":${JSON.stringify(s.traceState)},` +
-          `"f":${s.flags},"sv":${JSON.stringify(service)},"n":${JSON.stringify(s.name)},"k":${s.kind},` +
-          `"sc":${s.status.code},"sm":${JSON.stringify(s.status.message)},"st":"${start}","d":"${dur}",` +
-          `"ak":${JSON.stringify(ac.keys)},"aty":"${ac.types}","av":${JSON.stringify(ac.values)},` +
-          `"ax":${ac.extra === null ? 'null' : JSON.stringify(ac.extra)},"da":${s.droppedAttributesCount},` +
-          `"de":${s.droppedEventsCount},"dl":${s.droppedLinksCount},"ev":${jsonOrNull(encodeEvents(s.events))},` +
-          `"li":${jsonOrNull(encodeLinks(s.links))},"r":"${ri.id}","o":"${si.id}"}`,
-      );
+      let svJson = jsonCache.get(service);
+      if (svJson === undefined) {
+        svJson = JSON.stringify(service);
+        jsonCache.set(service, svJson);
+      }
+      let nJson = jsonCache.get(s.name);
+      if (nJson === undefined) {
+        nJson = JSON.stringify(s.name);
+        if (jsonCache.size < 10_000) jsonCache.set(s.name, nJson);
+      }
+      line += `,"f":${s.flags},"sv":${svJson},"n":${nJson},"k":${s.kind},"sc":${s.status.code},"st":"${start}","d":"${dur}","r":${rid},"o":${sid}`;
+      // Fields left out read as NULL: empty strings, zero counts and absent lists cost nothing to write or parse.
+      if (s.traceState !== '') line += `,"ts":${JSON.stringify(s.traceState)}`;
+      if (s.status.message !== '') line += `,"sm":${JSON.stringify(s.status.message)}`;
+      if (more !== undefined) line += `,"am":${JSON.stringify(JSON.stringify(more))}`;
+      if (ac.extra !== null) line += `,"ax":${JSON.stringify(ac.extra)}`;
+      if (s.droppedAttributesCount !== 0) line += `,"da":${s.droppedAttributesCount}`;
+      if (s.droppedEventsCount !== 0) line += `,"de":${s.droppedEventsCount}`;
+      if (s.droppedLinksCount !== 0) line += `,"dl":${s.droppedLinksCount}`;
+      if (s.events.length > 0) line += `,"ev":${JSON.stringify(encodeEvents(s.events))}`;
+      if (s.links.length > 0) line += `,"li":${JSON.stringify(encodeLinks(s.links))}`;
+      lines.push(`${line}}`);
       // The summary part of this span's trace.
       const end = dur > 0n ? start + dur : start;
       const isError = s.status.code === StatusCode.ERROR;
@@ -542,8 +589,8 @@ export class DuckDbStore implements TraceStore {
     for (const [traceId, p] of parts) {
       const names = [...p.services.keys()].sort();
       partLines.push(
-        `{"t":"${traceId}","st":"${p.start}","en":"${p.end}","n":${p.count},"e":${p.errors},` +
-          `"rs":${p.rootService === null ? 'null' : JSON.stringify(p.rootService)},` +
+        `{"h":"${traceId.slice(0, 16)}","l":"${traceId.slice(16)}","st":"${p.start}","en":"${p.end}","n":${p.count},` +
+          `"e":${p.errors},"rs":${p.rootService === null ? 'null' : JSON.stringify(p.rootService)},` +
           `"rn":${p.rootName === null ? 'null' : JSON.stringify(p.rootName)},"rt":"${p.rootStart}",` +
           `"sv":${JSON.stringify(names)},"sn":[${names.map((n) => p.services.get(n)![0]).join(',')}],` +
           `"se":[${names.map((n) => p.services.get(n)![1]).join(',')}]}`,
@@ -563,33 +610,42 @@ export class DuckDbStore implements TraceStore {
       const partsFile = partLines.length > 0 ? await file(partLines) : '';
       const resFile = newResources.length > 0 ? await file(newResources) : '';
       const scopeFile = newScopes.length > 0 ? await file(newScopes) : '';
+      const shapeFile = newShapes.length > 0 ? await file(newShapes) : '';
       const opsFile = newOps.length > 0 ? await file(newOps) : '';
       const attrFile = newAttrs.length > 0 ? await file(newAttrs) : '';
+      const t1 = performance.now();
       await c.run('BEGIN TRANSACTION');
       try {
         if (spansFile !== '') {
           await c.run(
             `INSERT INTO ${a}.spans SELECT ${SPAN_SELECT} FROM read_json(${spansFile}, format='newline_delimited', ` +
-              `columns=${SPAN_JSON_COLUMNS}) ORDER BY sv, n, t`,
+              `columns=${SPAN_JSON_COLUMNS})`,
           );
         }
         if (partsFile !== '') {
           await c.run(
-            `INSERT INTO ${a}.parts SELECT unhex(t), st, en, n, e, rs, rn, rt, sv, sn, se FROM read_json(${partsFile}, ` +
-              `format='newline_delimited', columns={t:'VARCHAR',st:'UBIGINT',en:'UBIGINT',n:'UINTEGER',e:'UINTEGER',` +
-              `rs:'VARCHAR',rn:'VARCHAR',rt:'UBIGINT',sv:'VARCHAR[]',sn:'UINTEGER[]',se:'UINTEGER[]'})`,
+            `INSERT INTO ${a}.parts SELECT ('0x'||h)::UBIGINT, ('0x'||l)::UBIGINT, st, en, n, e, rs, rn, rt, sv, sn, se ` +
+              `FROM read_json(${partsFile}, format='newline_delimited', columns={h:'VARCHAR',l:'VARCHAR',st:'UBIGINT',` +
+              `en:'UBIGINT',n:'UINTEGER',e:'UINTEGER',rs:'VARCHAR',rn:'VARCHAR',rt:'UBIGINT',sv:'VARCHAR[]',` +
+              `sn:'UINTEGER[]',se:'UINTEGER[]'})`,
           );
         }
         if (resFile !== '') {
           await c.run(
             `INSERT INTO ${a}.resources SELECT id, service, body, k, t, v FROM read_json(${resFile}, ` +
-              `format='newline_delimited', columns={id:'UBIGINT',service:'VARCHAR',body:'VARCHAR',k:'VARCHAR[]',t:'VARCHAR',v:'VARCHAR[]'})`,
+              `format='newline_delimited', columns={id:'UINTEGER',service:'VARCHAR',body:'VARCHAR',k:'VARCHAR[]',t:'VARCHAR',v:'VARCHAR[]'})`,
           );
         }
         if (scopeFile !== '') {
           await c.run(
             `INSERT INTO ${a}.scopes SELECT id, body FROM read_json(${scopeFile}, format='newline_delimited', ` +
-              `columns={id:'UBIGINT',body:'VARCHAR'})`,
+              `columns={id:'UINTEGER',body:'VARCHAR'})`,
+          );
+        }
+        if (shapeFile !== '') {
+          await c.run(
+            `INSERT INTO ${a}.shapes SELECT id, t, k, s FROM read_json(${shapeFile}, format='newline_delimited', ` +
+              `columns={id:'UINTEGER',t:'VARCHAR',k:'VARCHAR[]',s:'INTEGER[]'})`,
           );
         }
         if (opsFile !== '') {
@@ -608,12 +664,22 @@ export class DuckDbStore implements TraceStore {
           await c.run(`DELETE FROM ${a}.meta`);
           await c.run(`INSERT INTO ${a}.meta VALUES (${w.position})`);
         }
+        const t2 = performance.now();
         await c.run('COMMIT');
+        const t3 = performance.now();
+        const cs = this.commitStats;
+        cs.commits++;
+        cs.spans += spans.length;
+        cs.buildMs += t1 - t0;
+        cs.insertMs += t2 - t1;
+        cs.commitMs += t3 - t2;
       } catch (e) {
         await c.run('ROLLBACK').catch(() => undefined);
         throw e;
       }
       for (const id of newResourceIds) day.resources.add(id);
+      for (const id of newScopeIds) day.scopes.add(id);
+      for (const id of newShapeIds) day.shapes.add(id);
       if (w.position > day.position) day.position = w.position;
     } finally {
       await Promise.all(files.map((f) => unlink(f).catch(() => undefined)));
@@ -644,9 +710,7 @@ export class DuckDbStore implements TraceStore {
       hi = hint.endUnixNano;
     } else {
       const r = (
-        await this.#read(
-          `SELECT min(start_ns), max(end_ns) FROM all_parts WHERE trace_id = unhex('${id}')`,
-        )
+        await this.#read(`SELECT min(start_ns), max(end_ns) FROM all_parts WHERE ${traceIdSql(id)}`)
       ).getRows()[0];
       if (r === undefined || r[0] === null) return undefined;
       lo = r[0] as bigint;
@@ -654,39 +718,25 @@ export class DuckDbStore implements TraceStore {
     }
     const rows = (
       await this.#read(
-        `SELECT span_id, parent_id, trace_state, flags, name, kind, status_code, status_message, start_ns, duration_ns,
-          attr_keys, attr_types, attr_values, attr_extra, dropped_attrs, dropped_events, dropped_links, events, links,
-          resource_id::VARCHAR, scope_id::VARCHAR
-         FROM all_spans WHERE trace_id = unhex('${id}') AND start_ns BETWEEN ${lo} AND ${hi}`,
+        `SELECT span_id, parent_id, coalesce(trace_state, ''), flags, name, kind, status_code,
+          coalesce(status_message, ''), start_ns, duration_ns, shape, attr_more, attr_extra, coalesce(dropped_attrs, 0),
+          coalesce(dropped_events, 0), coalesce(dropped_links, 0), events, links, resource_id,
+          scope_id, ${SLOT_COLUMNS.join(', ')}
+         FROM all_spans WHERE ${traceIdSql(id)} AND start_ns BETWEEN ${lo} AND ${hi}`,
       )
     ).getRowsJS();
     if (rows.length === 0) return undefined;
-    const resIds = new Set<string>();
-    const scopeIds = new Set<string>();
-    for (const r of rows) {
-      resIds.add(r[19] as string);
-      scopeIds.add(r[20] as string);
-    }
-    const resources = new Map<string, Resource>();
-    for (const r of (
-      await this.#read(
-        `SELECT DISTINCT ON (id) id::VARCHAR, body FROM all_resources WHERE id IN (${[...resIds].join(',')})`,
-      )
-    ).getRows())
-      resources.set(r[0] as string, decodeResource(r[1] as string));
-    const scopes = new Map<string, InstrumentationScope>();
-    for (const r of (
-      await this.#read(
-        `SELECT DISTINCT ON (id) id::VARCHAR, body FROM all_scopes WHERE id IN (${[...scopeIds].join(',')})`,
-      )
-    ).getRows())
-      scopes.set(r[0] as string, decodeScope(r[1] as string));
+    const cat = this.#catalog;
     const out: Span[] = [];
     for (const r of rows) {
       const start = r[8] as bigint;
-      const resource = resources.get(r[19] as string);
-      const scope = scopes.get(r[20] as string);
-      if (resource === undefined || scope === undefined) continue;
+      const shape = cat.shape(r[10] as number);
+      const resource = cat.resource(r[18] as number);
+      const scope = cat.scope(r[19] as number);
+      if (shape === undefined || resource === undefined || scope === undefined) continue;
+      const moreText = r[11] as string | null;
+      const more = moreText === null ? undefined : (JSON.parse(moreText) as string[]);
+      const values = shape.slots.map((slot) => (slot >= 0 ? (r[20 + slot] as string) : more![-slot - 1]!));
       out.push({
         traceId: id,
         spanId: hexU64(r[0] as bigint),
@@ -697,12 +747,12 @@ export class DuckDbStore implements TraceStore {
         kind: r[5] as number,
         startTimeUnixNano: start,
         endTimeUnixNano: BigInt.asUintN(64, start + (r[9] as bigint)),
-        attributes: decodeAttrs(r[10] as string[], r[11] as string, r[12] as string[], r[13] as string | null),
-        droppedAttributesCount: r[14] as number,
-        events: decodeEvents(r[17] as string | null),
-        droppedEventsCount: r[15] as number,
-        links: decodeLinks(r[18] as string | null),
-        droppedLinksCount: r[16] as number,
+        attributes: decodeAttrs(shape.keys, shape.types, values, r[12] as string | null),
+        droppedAttributesCount: r[13] as number,
+        events: decodeEvents(r[16] as string | null),
+        droppedEventsCount: r[14] as number,
+        links: decodeLinks(r[17] as string | null),
+        droppedLinksCount: r[15] as number,
         status: { code: r[6] as number, message: r[7] as string },
         resource,
         scope,
@@ -718,17 +768,17 @@ export class DuckDbStore implements TraceStore {
     if (q.service !== undefined) conds.push(`service = ${p.add(q.service)}`);
     if (q.operation !== undefined) conds.push(`name = ${p.add(q.operation)}`);
     if (q.spanKind !== undefined) conds.push(`kind = ${Math.trunc(q.spanKind)}`);
-    for (const c of q.attributes ?? []) conds.push(attributeSql(c, p));
+    for (const c of q.attributes ?? []) conds.push(attributeSql(c, p, this.#catalog));
     if (q.minDurationNano !== undefined) conds.push(`duration_ns >= ${q.minDurationNano}`);
     if (q.maxDurationNano !== undefined) conds.push(`duration_ns <= ${q.maxDurationNano}`);
     if (q.errorsOnly === true) conds.push(`status_code = ${StatusCode.ERROR}`);
     let matched: string;
     if (q.match === 'trace' && conds.length > 1) {
       matched =
-        `SELECT trace_id FROM all_spans WHERE ${range} AND (${conds.map((c) => `(${c})`).join(' OR ')}) ` +
-        `GROUP BY trace_id HAVING ${conds.map((c) => `bool_or(${c})`).join(' AND ')}`;
+        `SELECT trace_hi, trace_lo FROM all_spans WHERE ${range} AND (${conds.map((c) => `(${c})`).join(' OR ')}) ` +
+        `GROUP BY trace_hi, trace_lo HAVING ${conds.map((c) => `bool_or(${c})`).join(' AND ')}`;
     } else {
-      matched = `SELECT DISTINCT trace_id FROM all_spans WHERE ${[range, ...conds].join(' AND ')}`;
+      matched = `SELECT DISTINCT trace_hi, trace_lo FROM all_spans WHERE ${[range, ...conds].join(' AND ')}`;
     }
     const longest = q.sort === 'longest';
     const key = longest ? 'dur' : 'st';
@@ -736,14 +786,18 @@ export class DuckDbStore implements TraceStore {
     if (q.cursor !== undefined) {
       // Same order as the reference store: sort key descending, then trace id ascending.
       const cur = decodeCursor(q.cursor);
-      cursorSql = `WHERE (${key} < ${cur.sortKey} OR (${key} = ${cur.sortKey} AND trace_id > unhex('${cur.traceId}')))`;
+      const [h, l] = traceIdParts(cur.traceId);
+      cursorSql =
+        `WHERE (${key} < ${cur.sortKey} OR (${key} = ${cur.sortKey} AND ` +
+        `(trace_hi > ${h} OR (trace_hi = ${h} AND trace_lo > ${l}))))`;
     }
     const limit = Math.max(1, Math.min(10_000, Math.trunc(q.limit)));
     const sql = `WITH m AS MATERIALIZED (${matched}),
-      s AS (SELECT trace_id, min(start_ns) AS st, max(end_ns) - min(start_ns) AS dur FROM all_parts
-            WHERE trace_id IN (SELECT trace_id FROM m) GROUP BY trace_id)
-      SELECT lower(hex(trace_id)), st, dur, (SELECT count(*) FROM m) FROM s ${cursorSql}
-      ORDER BY ${key} DESC, trace_id ASC LIMIT ${limit + 1}`;
+      s AS (SELECT p.trace_hi, p.trace_lo, min(start_ns) AS st, max(end_ns) - min(start_ns) AS dur
+            FROM all_parts p SEMI JOIN m ON p.trace_hi = m.trace_hi AND p.trace_lo = m.trace_lo
+            GROUP BY p.trace_hi, p.trace_lo)
+      SELECT ${TRACE_HEX}, st, dur, (SELECT count(*) FROM m) FROM s ${cursorSql}
+      ORDER BY ${key} DESC, trace_hi ASC, trace_lo ASC LIMIT ${limit + 1}`;
     for (const c of q.attributes ?? []) {
       if (c.op !== '=~' && c.op !== '!~') continue;
       try {
@@ -758,9 +812,7 @@ export class DuckDbStore implements TraceStore {
     if (rows.length > 0) total = Number(rows[0]![3]);
     else if (cursorSql === '') total = 0;
     else {
-      total = Number(
-        (await this.#read(`SELECT count(*) FROM (${matched})`, p.values)).getRows()[0]![0],
-      );
+      total = Number((await this.#read(`SELECT count(*) FROM (${matched})`, p.values)).getRows()[0]![0]);
     }
     const page = rows.slice(0, limit);
     const ids = page.map((r) => r[0] as string);
@@ -778,9 +830,10 @@ export class DuckDbStore implements TraceStore {
     if (ids.length === 0) return [];
     const rows = (
       await this.#read(
-        `SELECT lower(hex(trace_id)), start_ns, end_ns, span_count, error_count, root_service, root_name, root_start,
+        `SELECT ${TRACE_HEX}, start_ns, end_ns, span_count, error_count, root_service, root_name, root_start,
            services, service_spans, service_errors
-         FROM all_parts WHERE trace_id IN (${ids.map((t) => `unhex('${t}')`).join(',')})`,
+         FROM all_parts p SEMI JOIN (VALUES ${ids.map((t) => `(${traceIdParts(t).join(', ')})`).join(', ')}) v(h, l)
+           ON p.trace_hi = v.h AND p.trace_lo = v.l`,
       )
     ).getRowsJS();
     const acc = new Map<string, PartAcc>();
@@ -922,27 +975,29 @@ export class DuckDbStore implements TraceStore {
           await c.run('BEGIN TRANSACTION');
           try {
             await c.run(
-              `CREATE OR REPLACE TEMP TABLE cut_traces AS SELECT DISTINCT trace_id FROM ${a}.spans WHERE start_ns < ${cutoffUnixNano}`,
+              `CREATE OR REPLACE TEMP TABLE cut_traces AS SELECT DISTINCT trace_hi, trace_lo FROM ${a}.spans WHERE start_ns < ${cutoffUnixNano}`,
             );
             await c.run(`DELETE FROM ${a}.spans WHERE start_ns < ${cutoffUnixNano}`);
-            await c.run(`DELETE FROM ${a}.parts WHERE trace_id IN (SELECT trace_id FROM cut_traces)`);
+            await c.run(
+              `DELETE FROM ${a}.parts p USING cut_traces x WHERE p.trace_hi = x.trace_hi AND p.trace_lo = x.trace_lo`,
+            );
             // Summaries of the traces cut in two, rebuilt from what remains of them this day.
             await c.run(
               `INSERT INTO ${a}.parts
-               WITH s AS (SELECT * FROM ${a}.spans WHERE trace_id IN (SELECT trace_id FROM cut_traces)),
-                 per AS (SELECT trace_id, service, count(*)::UINTEGER AS n,
+               WITH s AS (SELECT * FROM ${a}.spans SEMI JOIN cut_traces USING (trace_hi, trace_lo)),
+                 per AS (SELECT trace_hi, trace_lo, service, count(*)::UINTEGER AS n,
                            count(*) FILTER (WHERE status_code = ${StatusCode.ERROR})::UINTEGER AS e
                          FROM s GROUP BY ALL),
-                 per_l AS (SELECT trace_id, list(service ORDER BY service) AS sv, list(n ORDER BY service) AS sn,
-                           list(e ORDER BY service) AS se FROM per GROUP BY trace_id),
-                 roots AS (SELECT trace_id, arg_min(service, start_ns) AS rs, arg_min(name, start_ns) AS rn,
-                           min(start_ns) AS rt FROM s WHERE parent_id IS NULL GROUP BY trace_id),
-                 agg AS (SELECT trace_id, min(start_ns) AS st,
+                 per_l AS (SELECT trace_hi, trace_lo, list(service ORDER BY service) AS sv, list(n ORDER BY service) AS sn,
+                           list(e ORDER BY service) AS se FROM per GROUP BY trace_hi, trace_lo),
+                 roots AS (SELECT trace_hi, trace_lo, arg_min(service, start_ns) AS rs, arg_min(name, start_ns) AS rn,
+                           min(start_ns) AS rt FROM s WHERE parent_id IS NULL GROUP BY trace_hi, trace_lo),
+                 agg AS (SELECT trace_hi, trace_lo, min(start_ns) AS st,
                            max(CASE WHEN duration_ns > 0 THEN start_ns + duration_ns::UBIGINT ELSE start_ns END) AS en,
                            count(*)::UINTEGER AS n, count(*) FILTER (WHERE status_code = ${StatusCode.ERROR})::UINTEGER AS e
-                         FROM s GROUP BY trace_id)
-               SELECT agg.trace_id, st, en, n, e, rs, rn, coalesce(rt, 0), sv, sn, se
-               FROM agg JOIN per_l USING (trace_id) LEFT JOIN roots USING (trace_id)`,
+                         FROM s GROUP BY trace_hi, trace_lo)
+               SELECT agg.trace_hi, agg.trace_lo, st, en, n, e, rs, rn, coalesce(rt, 0), sv, sn, se
+               FROM agg JOIN per_l USING (trace_hi, trace_lo) LEFT JOIN roots USING (trace_hi, trace_lo)`,
             );
             await c.run('COMMIT');
           } catch (e) {
@@ -970,7 +1025,12 @@ export class DuckDbStore implements TraceStore {
   /** Writes every day file's changes into the file itself (DuckDB CHECKPOINT). */
   async checkpoint(): Promise<void> {
     await this.flush();
-    for (const d of this.#days.values()) await this.#writer.run(`CHECKPOINT ${d.alias}`);
+    const run = this.#flushing.then(async () => {
+      await this.#sealPastDays();
+      for (const d of this.#days.values()) await this.#writer.run(`CHECKPOINT ${d.alias}`);
+    });
+    this.#flushing = run.catch(() => undefined);
+    await run;
   }
 
   async close(): Promise<void> {
@@ -996,9 +1056,19 @@ function fileSize(path: string): number {
   }
 }
 
-function jsonOrNull(s: string | null): string {
-  return s === null ? 'null' : JSON.stringify(s);
+/** A trace id as the two unsigned 64-bit halves it is stored as. */
+function traceIdParts(id: string): [bigint, bigint] {
+  return [BigInt(`0x${id.slice(0, 16)}`), BigInt(`0x${id.slice(16, 32)}`)];
 }
+
+/** The condition that selects one trace id. */
+function traceIdSql(id: string): string {
+  const [h, l] = traceIdParts(id);
+  return `trace_hi = ${h} AND trace_lo = ${l}`;
+}
+
+/** The stored trace id as 32 lowercase hex digits. */
+const TRACE_HEX = `printf('%016x%016x', trace_hi, trace_lo)`;
 
 function attrLine(scope: 0 | 1, service: string, key: string, value: string): string {
   return `{"scope":${scope},"service":${JSON.stringify(service)},"key":${JSON.stringify(key)},"value":${JSON.stringify(value)}}`;
@@ -1051,24 +1121,17 @@ function addAttrValue(d: Day, scope: 0 | 1, service: string, key: string, value:
 }
 
 /** SQL for one attribute condition on the span attributes, the resource attributes, or either. */
-function attributeSql(c: AttributeCondition, p: Params): string {
-  const key = p.add(c.key);
-  const spanSql = () => attrCondSql(c, key, p);
-  const resSql = () => `resource_id IN (SELECT id FROM all_resources WHERE ${attrCondSql(c, key, p)})`;
+function attributeSql(c: AttributeCondition, p: Params, cat: Catalog): string {
+  const spanSql = () => spanAttrSql(c, p, cat);
+  const resSql = () => `resource_id IN (SELECT id FROM all_resources WHERE ${resourceAttrSql(c, p.add(c.key), p)})`;
   if (c.scope === 'span') return spanSql();
   if (c.scope === 'resource') return resSql();
   return c.op === '!exists' ? `(${spanSql()}) AND (${resSql()})` : `(${spanSql()}) OR (${resSql()})`;
 }
 
-function attrCondSql(c: AttributeCondition, key: string, p: Params): string {
-  const pos = `list_position(attr_keys, ${key})`;
-  const val = `attr_values[${pos}]`;
-  const typ = `substr(attr_types, ${pos}, 1)`;
+/** The comparison of one value expression with the condition's value; undefined when the type can never match. */
+function valueSql(c: AttributeCondition, val: string, type: string, p: Params): string | undefined {
   switch (c.op) {
-    case 'exists':
-      return `list_contains(attr_keys, ${key})`;
-    case '!exists':
-      return `NOT list_contains(attr_keys, ${key})`;
     case '=':
       return `${val} = ${p.add(String(c.value ?? ''))}`;
     case '!=':
@@ -1078,23 +1141,56 @@ function attrCondSql(c: AttributeCondition, key: string, p: Params): string {
     case '!~':
       return `NOT regexp_full_match(${val}, ${p.add(String(c.value ?? ''))})`;
     default: {
+      if (type !== 'i' && type !== 'd') return undefined;
       const text = String(c.value ?? '').trim();
       const n = Number(text);
       if (text === '' || !Number.isFinite(n))
         throw new QueryInputError('attributes', `'${c.op}' compares numbers, and '${String(c.value)}' is not one`);
-      // Integers compare exactly against int64 attributes (a double would round 2^60 + 1).
-      // (A number's own text may be rounded, e.g. 2 ** 60 prints as 1152921504606847000.)
+      if (type === 'd') return `TRY_CAST(${val} AS DOUBLE) ${c.op} ${n}`;
+      // Integers compare exactly against int64 attributes (a double would round 2^60 + 1;
+      // and a number's own text may be rounded, e.g. 2 ** 60 prints as 1152921504606847000).
       const exact =
         typeof c.value === 'number' && Number.isInteger(c.value)
           ? `${BigInt(c.value)}::HUGEINT`
           : /^-?\d+$/.test(text)
             ? `${BigInt(text)}::HUGEINT`
             : undefined;
-      const intSql =
-        exact === undefined
-          ? `TRY_CAST(${val} AS DOUBLE) ${c.op} ${n}`
-          : `TRY_CAST(${val} AS HUGEINT) ${c.op} ${exact}`;
-      return `(CASE ${typ} WHEN 'i' THEN ${intSql} WHEN 'd' THEN TRY_CAST(${val} AS DOUBLE) ${c.op} ${n} ELSE false END)`;
+      return exact === undefined
+        ? `TRY_CAST(${val} AS DOUBLE) ${c.op} ${n}`
+        : `TRY_CAST(${val} AS HUGEINT) ${c.op} ${exact}`;
     }
   }
+}
+
+/** A span attribute condition over the slot columns: per placement of the key, its shapes and its column. */
+function spanAttrSql(c: AttributeCondition, p: Params, cat: Catalog): string {
+  if (c.op === 'exists' || c.op === '!exists') {
+    const shapes = cat.shapesWith(c.key);
+    if (shapes.length === 0) return c.op === 'exists' ? 'false' : 'true';
+    return `shape ${c.op === 'exists' ? '' : 'NOT '}IN (${shapes.join(',')})`;
+  }
+  const terms: string[] = [];
+  for (const pl of cat.placements(c.key)) {
+    const cmp = valueSql(c, pl.column, pl.type, p);
+    if (cmp !== undefined) terms.push(`(shape IN (${pl.shapes.join(',')}) AND ${cmp})`);
+  }
+  if (terms.length === 0) {
+    // Still validate the value (a bad number is a 400 even when no span has the key).
+    valueSql(c, "''", 'd', new Params());
+    return 'false';
+  }
+  return terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`;
+}
+
+/** A resource attribute condition over the resources table's attribute lists. */
+function resourceAttrSql(c: AttributeCondition, key: string, p: Params): string {
+  const pos = `list_position(attr_keys, ${key})`;
+  const val = `attr_values[${pos}]`;
+  const typ = `substr(attr_types, ${pos}, 1)`;
+  if (c.op === 'exists') return `list_contains(attr_keys, ${key})`;
+  if (c.op === '!exists') return `NOT list_contains(attr_keys, ${key})`;
+  if (c.op === '=' || c.op === '!=' || c.op === '=~' || c.op === '!~') return valueSql(c, val, 's', p)!;
+  const i = valueSql(c, val, 'i', p)!;
+  const d = valueSql(c, val, 'd', p)!;
+  return `(CASE ${typ} WHEN 'i' THEN ${i} WHEN 'd' THEN ${d} ELSE false END)`;
 }
