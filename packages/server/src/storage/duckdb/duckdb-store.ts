@@ -526,7 +526,8 @@ export class DuckDbStore implements TraceStore {
           newAttrs.push(attrLine(0, service, ac.keys[j]!, v));
         const slot = shape.slots[j]!;
         if (slot >= 0) line += `${SLOT_FIELD[slot]}${JSON.stringify(v)}`;
-        else (more ??= []).push(v);
+        else if (more === undefined) more = [v];
+        else more.push(v);
       }
       const start = s.startTimeUnixNano;
       const dur = BigInt.asIntN(64, s.endTimeUnixNano - start);
