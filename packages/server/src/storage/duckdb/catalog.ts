@@ -63,27 +63,29 @@ export class Catalog {
     const k = keys.length === 0 ? types : `${types}\u0002${keys.join('\u0001')}`;
     const known = this.#shapes.get(k);
     if (known !== undefined) return { shape: known, isNew: false };
+    // First the keys that have a slot of their own, then the rest in the free slots.
     const used = new Set<number>();
-    const slots: number[] = [];
+    const slots = new Array<number>(keys.length).fill(Number.NaN);
+    keys.forEach((key, i) => {
+      const pref = this.#keySlot.get(key);
+      if (pref !== undefined && !used.has(pref)) {
+        used.add(pref);
+        slots[i] = pref;
+      }
+    });
+    let free = 0;
     let overflow = 0;
-    for (const key of keys) {
-      let slot = this.#keySlot.get(key);
-      if (slot === undefined || used.has(slot)) {
-        slot = undefined;
-        for (let s = 0; s < SLOT_COUNT; s++) {
-          if (!used.has(s)) {
-            slot = s;
-            break;
-          }
-        }
-        if (slot !== undefined && !this.#keySlot.has(key)) this.#keySlot.set(key, slot);
+    keys.forEach((key, i) => {
+      if (!Number.isNaN(slots[i])) return;
+      while (free < SLOT_COUNT && used.has(free)) free++;
+      if (free === SLOT_COUNT) {
+        slots[i] = -++overflow;
+        return;
       }
-      if (slot === undefined) slots.push(-++overflow);
-      else {
-        used.add(slot);
-        slots.push(slot);
-      }
-    }
+      used.add(free);
+      slots[i] = free;
+      if (!this.#keySlot.has(key)) this.#keySlot.set(key, free);
+    });
     const shape: Shape = { id: this.#nextShape++, types, keys: [...keys], slots };
     this.#addShape(k, shape);
     return { shape, isNew: true };

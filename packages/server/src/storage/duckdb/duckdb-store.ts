@@ -486,6 +486,8 @@ export class DuckDbStore implements TraceStore {
     const maxValues = this.#opts.maxValuesPerKey;
     const jsonCache = new Map<string, string>();
     for (let i = 0; i < spans.length; i++) {
+      // Let requests in between slices: a commit of 50,000 spans takes a few hundred milliseconds to prepare.
+      if ((i & 2047) === 2047) await new Promise<void>((r) => setImmediate(r));
       const s = spans[i]!;
       const service = services[i]!;
       const rid = cat.resourceId(s.resource);

@@ -1,0 +1,137 @@
+/** What the conformance suite does not reach: the DuckDB store's own layout decisions. */
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { EMPTY_SCOPE, type KeyValue, type Resource, type Span, SpanBatch, spanDiff } from '@traceloom/model';
+import { Catalog, SLOT_COUNT } from './catalog.ts';
+import { DuckDbStore } from './duckdb-store.ts';
+
+const DAY = 86_400_000_000_000n;
+const T0 = 1_790_000_000_000_000_000n - (1_790_000_000_000_000_000n % DAY); // a UTC midnight
+const resource: Resource = {
+  attributes: [{ key: 'service.name', value: 'svc' }],
+  droppedAttributesCount: 0,
+  schemaUrl: '',
+};
+
+function span(trace: number, id: number, start: bigint, attributes: KeyValue[] = []): Span {
+  return {
+    traceId: trace.toString(16).padStart(32, '0'),
+    spanId: id.toString(16).padStart(16, '0'),
+    parentSpanId: '',
+    traceState: '',
+    flags: 1,
+    name: 'op',
+    kind: 1,
+    startTimeUnixNano: start,
+    endTimeUnixNano: start + 1000n,
+    attributes,
+    droppedAttributesCount: 0,
+    events: [],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    status: { code: 0, message: '' },
+    resource,
+    scope: EMPTY_SCOPE,
+  };
+}
+
+async function withStore(fn: (store: DuckDbStore, dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tl-duckdb-own-'));
+  const store = await DuckDbStore.open({ dataDir: dir, flushIntervalMs: 5, memoryLimit: '256MiB' });
+  try {
+    await fn(store, dir);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('DuckDB store layout', () => {
+  it('gives a key the same slot in every shape where it can', () => {
+    const cat = new Catalog();
+    const a = cat.shapeFor(['http.method', 'http.route'], 'ss').shape;
+    const b = cat.shapeFor(['db.system', 'http.route', 'http.method'], 'sss').shape;
+    assert.equal(b.slots[1], a.slots[1], 'http.route keeps its slot');
+    assert.equal(b.slots[2], a.slots[0], 'http.method keeps its slot');
+    assert.notEqual(b.slots[0], a.slots[0]);
+    assert.equal(cat.shapeFor(['http.method', 'http.route'], 'ss').isNew, false);
+    // A repeated key cannot share its slot with itself.
+    const rep = cat.shapeFor(['k', 'k'], 'ss').shape;
+    assert.notEqual(rep.slots[0], rep.slots[1]);
+  });
+
+  it('keeps attributes beyond the slot columns, in order, and finds them', async () => {
+    await withStore(async (store) => {
+      const many: KeyValue[] = Array.from({ length: SLOT_COUNT + 6 }, (_, i) => ({
+        key: `k${i}`,
+        value: i % 2 === 0 ? `v${i}` : BigInt(i),
+      }));
+      const s = span(1, 1, T0 + 10n, many);
+      await store.write(SpanBatch.from([s, span(2, 2, T0 + 20n, [{ key: 'k0', value: 'other' }])]));
+      await store.flush();
+      const back = await store.getTrace(s.traceId);
+      assert.equal(back?.length, 1);
+      assert.equal(spanDiff(back![0]!, s), undefined);
+      const range = { startUnixNano: T0, endUnixNano: T0 + DAY };
+      const last = `k${SLOT_COUNT + 4}`; // an overflowed string attribute
+      const found = await store.search({
+        range,
+        limit: 10,
+        attributes: [{ scope: 'span', key: last, op: '=', value: `v${SLOT_COUNT + 4}` }],
+      });
+      assert.deepEqual(
+        found.traces.map((t) => t.traceId),
+        [s.traceId],
+      );
+      const num = await store.search({
+        range,
+        limit: 10,
+        attributes: [{ scope: 'span', key: `k${SLOT_COUNT + 5}`, op: '>', value: SLOT_COUNT }],
+      });
+      assert.deepEqual(
+        num.traces.map((t) => t.traceId),
+        [s.traceId],
+      );
+      const absent = await store.search({
+        range,
+        limit: 10,
+        attributes: [{ scope: 'span', key: last, op: '!exists' }],
+      });
+      assert.deepEqual(
+        absent.traces.map((t) => t.traceId),
+        [span(2, 2, 0n).traceId],
+      );
+    });
+  });
+
+  it('retention deletes whole day files and gives the disk back', async () => {
+    await withStore(async (store, dir) => {
+      const spans: Span[] = [];
+      for (let d = 0; d < 3; d++)
+        for (let i = 0; i < 2000; i++)
+          spans.push(
+            span(d * 10_000 + i + 1, i + 1, T0 + BigInt(d) * DAY + BigInt(i) * 1000n, [{ key: 'n', value: BigInt(i) }]),
+          );
+      await store.write(SpanBatch.from(spans));
+      await store.checkpoint();
+      const files = () =>
+        readdirSync(dir)
+          .filter((f) => f.endsWith('.duckdb'))
+          .sort();
+      const size = () => files().reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+      assert.equal(files().length, 3);
+      const before = size();
+      const r = await store.deleteBefore(T0 + 2n * DAY);
+      assert.equal(r.deletedSpans, 4000);
+      assert.equal(files().length, 1, 'the two old day files are gone');
+      assert.ok(r.freedBytes > 0 && size() < before, `freed ${r.freedBytes} bytes; ${before} -> ${size()}`);
+      assert.equal((await store.stats()).spans, 2000);
+      assert.equal(await store.getTrace(spans[0]!.traceId), undefined);
+    });
+  });
+});
