@@ -81,7 +81,9 @@ function nextRequest(): Buffer {
   for (let i = 0; i < p.offsets.length; i++) {
     p.request.writeUInt32BE(((p.original[i] as number) ^ round) >>> 0, p.offsets[i] as number);
   }
-  return p.request;
+  // A copy: a request retried after a 429 must keep its own trace ids while the pool entry is
+  // rewritten for later rounds (sending the shared buffer made retries duplicates of other requests).
+  return Buffer.from(p.request);
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
