@@ -90,9 +90,9 @@ const DEFAULTS = {
   threads: 2,
   flushIntervalMs: 250,
   maxBufferedSpans: 50_000,
-  dedupWindow: 1_000_000,
+  dedupWindow: 500_000,
   maxValuesPerKey: 200,
-  checkpointThreshold: '512MB',
+  checkpointThreshold: '256MB',
 } as const;
 
 const DAY_NS = 86_400_000_000_000n;
