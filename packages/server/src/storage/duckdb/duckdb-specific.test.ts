@@ -125,6 +125,13 @@ describe('DuckDB store layout', () => {
           .sort();
       const size = () => files().reduce((n, f) => n + statSync(join(dir, f)).size, 0);
       assert.equal(files().length, 3);
+      // checkpoint() sealed the past days: each file was rewritten in place, nothing left over.
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.endsWith('.compact')),
+        [],
+      );
+      const third = spans[4000]!;
+      assert.equal(spanDiff((await store.getTrace(third.traceId))![0]!, third), undefined);
       const before = size();
       const r = await store.deleteBefore(T0 + 2n * DAY);
       assert.equal(r.deletedSpans, 4000);

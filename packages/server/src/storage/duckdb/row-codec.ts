@@ -191,19 +191,28 @@ function attrsFromJson(x: unknown): KeyValue[] {
   return (x as [string, unknown][]).map(([key, v]) => ({ key, value: fromTyped(v) }));
 }
 
-/** Events as JSON text, or null for none. */
-export function encodeEvents(events: readonly SpanEvent[]): string | null {
+/**
+ * Events as JSON text, or null for none. Times are kept as offsets from the
+ * span's start (a few digits instead of nineteen): most events fall inside
+ * their span.
+ */
+export function encodeEvents(events: readonly SpanEvent[], spanStartUnixNano: bigint): string | null {
   if (events.length === 0) return null;
   return JSON.stringify(
-    events.map((e) => [e.timeUnixNano.toString(), e.name, attrsJson(e.attributes), e.droppedAttributesCount]),
+    events.map((e) => [
+      (e.timeUnixNano - spanStartUnixNano).toString(),
+      e.name,
+      attrsJson(e.attributes),
+      e.droppedAttributesCount,
+    ]),
   );
 }
 
 /** The inverse of {@link encodeEvents}. */
-export function decodeEvents(text: string | null): SpanEvent[] {
+export function decodeEvents(text: string | null, spanStartUnixNano: bigint): SpanEvent[] {
   if (text === null || text === '') return [];
   return (JSON.parse(text) as [string, string, unknown, number][]).map(([t, name, a, d]) => ({
-    timeUnixNano: BigInt(t),
+    timeUnixNano: spanStartUnixNano + BigInt(t),
     name,
     attributes: attrsFromJson(a),
     droppedAttributesCount: d,
