@@ -209,7 +209,8 @@ export default async function run(): Promise<void> {
     if (stats.spans < info.spans) throw new Error(`store holds ${stats.spans} spans, the build wrote ${info.spans}`);
 
     // Trace by id, no hint; every lookup must find the whole trace.
-    const r = prng(seed ^ 0x1d);
+    // Another `--lookup-seed` looks up other traces (pages no earlier run has touched).
+    const r = prng(option('lookup-seed', 'TRACELOOM_BENCH_LOOKUP_SEED', seed) ^ 0x1d);
     const ids = Array.from({ length: 200 }, () => info.sample[Math.floor(r() * info.sample.length)]!);
     for (const t of ids.slice(0, 10)) await store.getTrace(t.id);
     const byId: number[] = [];

@@ -1,7 +1,9 @@
 /**
- * `npm run bench -- <name> [<name> ...]`: runs `bench/<name>.ts` (its default
- * export), which prints one JSON line per figure. `npm run bench` alone lists
- * the benchmarks.
+ * `npm run bench -- <name> [<name> ...] [--option value ...]`: runs
+ * `bench/<name>.ts` (its default export), which prints one JSON line per
+ * figure; options (`--spans 1000000`, `--seconds 10`) are left in
+ * `process.argv` for the benchmark to read. `npm run bench` alone lists the
+ * benchmarks.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,7 +16,9 @@ const all = readdirSync(here)
 // `<bench>-<part>.ts` is a helper of benchmark `<bench>` (a child-process script), not a benchmark.
 const available = all.filter((n) => !all.some((o) => o !== n && n.startsWith(`${o}-`))).sort();
 
-const names = process.argv.slice(2).filter((a) => a !== '--');
+const args = process.argv.slice(2).filter((a) => a !== '--');
+// A word after `--option` is that option's value, not a benchmark name.
+const names = args.filter((a, i) => !a.startsWith('-') && !(args[i - 1]?.startsWith('--') ?? false));
 if (names.length === 0) {
   console.error(`usage: npm run bench -- <name>\navailable: ${available.join(', ')}`);
   process.exit(2);
