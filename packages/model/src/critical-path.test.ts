@@ -1,39 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type CriticalPathSegment, criticalPath } from './critical-path.ts';
-import { EMPTY_SCOPE, type Resource, type Span, SpanKind, UNSET_STATUS } from './span.ts';
+import { type Resource, type Span, SpanKind } from './span.ts';
+import { testResource, testSpan } from './testing.ts';
 import { assembleTrace } from './trace.ts';
 
 const T0 = 1_700_000_000_000_000_000n;
 const MS = 1_000_000n;
-const RESOURCE: Resource = {
-  attributes: [{ key: 'service.name', value: 'svc' }],
-  droppedAttributesCount: 0,
-  schemaUrl: '',
-};
+const RESOURCE = testResource('svc');
 
 /** A span `id` under `parent` from T0+startMs to T0+endMs, all on one host so no skew applies. */
 function sp(id: string, parent: string, startMs: number, endMs: number, kind: number = SpanKind.INTERNAL): Span {
-  return {
+  return testSpan({
     traceId: '0af7651916cd43dd8448eb211c80319c',
     spanId: id,
     parentSpanId: parent,
-    traceState: '',
-    flags: 1,
     name: id,
     kind,
     startTimeUnixNano: T0 + BigInt(startMs) * MS,
     endTimeUnixNano: T0 + BigInt(endMs) * MS,
-    attributes: [],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: UNSET_STATUS,
     resource: RESOURCE,
-    scope: EMPTY_SCOPE,
-  };
+  });
 }
 
 /** Segments as `[spanId, startMs, endMs]` for readable assertions. */
@@ -155,14 +142,7 @@ describe('criticalPath', () => {
   });
 
   it('uses adjusted times when clock skew was corrected', () => {
-    const host = (h: string): Resource => ({
-      attributes: [
-        { key: 'service.name', value: h },
-        { key: 'host.name', value: h },
-      ],
-      droppedAttributesCount: 0,
-      schemaUrl: '',
-    });
+    const host = (h: string): Resource => testResource(h, [{ key: 'host.name', value: h }]);
     const t = assembleTrace([
       { ...sp('a', '', 100, 200), resource: host('h1') },
       { ...sp('b', 'a', 0, 60), resource: host('h2') }, // shifted to 120..180

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EMPTY_SCOPE, type Resource, type Span, UNSET_STATUS } from './span.ts';
+import type { Resource, Span } from './span.ts';
+import { testResource, testSpan } from './testing.ts';
 import { assembleTrace, formatSignedDuration } from './trace.ts';
 
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
@@ -13,9 +14,7 @@ function res(service: string, host?: string): Resource {
   const key = `${service}/${host ?? ''}`;
   let r = resources.get(key);
   if (r === undefined) {
-    const attributes = [{ key: 'service.name', value: service }];
-    if (host !== undefined) attributes.push({ key: 'host.name', value: host });
-    r = { attributes, droppedAttributesCount: 0, schemaUrl: '' };
+    r = testResource(service, host === undefined ? [] : [{ key: 'host.name', value: host }]);
     resources.set(key, r);
   }
   return r;
@@ -23,27 +22,16 @@ function res(service: string, host?: string): Resource {
 
 /** A span `id` under `parent`, running from T0+startMs to T0+endMs. */
 function sp(id: string, parent: string, startMs: number, endMs: number, over: Partial<Span> = {}): Span {
-  return {
+  return testSpan({
     traceId: TRACE,
     spanId: id.padStart(16, '0'),
     parentSpanId: parent === '' ? '' : parent.padStart(16, '0'),
-    traceState: '',
-    flags: 1,
     name: `op-${id}`,
-    kind: 1,
     startTimeUnixNano: T0 + BigInt(startMs) * MS,
     endTimeUnixNano: T0 + BigInt(endMs) * MS,
-    attributes: [],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: UNSET_STATUS,
     resource: res('svc', 'h1'),
-    scope: EMPTY_SCOPE,
     ...over,
-  };
+  });
 }
 
 const id = (s: string): string => s.padStart(16, '0');

@@ -4,13 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import {
   EMPTY_SCOPE,
   type InstrumentationScope,
-  type KeyValue,
   type Resource,
   type Span,
   SpanBatch,
   spanDiff,
-  UNSET_STATUS,
 } from '@traceloom/model';
+import { testResource, testSpan } from '@traceloom/model/testing';
 import { decodeOtlpTracesJson } from '@traceloom/wire';
 import { QueryEngine } from '../query/engine.ts';
 import type { TraceJson, TraceSummaryJson } from '../query/trace-json.ts';
@@ -27,17 +26,10 @@ const TB = '0af7651916cd43dd8448eb211c80319c';
 const TC = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 const TD = (i: number): string => `d${String(i).padStart(31, '0')}`;
 
-function res(service: string, extra: KeyValue[] = []): Resource {
-  return {
-    attributes: [{ key: 'service.name', value: service }, ...extra],
-    droppedAttributesCount: 0,
-    schemaUrl: '',
-  };
-}
-const frontend = res('frontend');
-const cart = res('cart', [{ key: 'host.name', value: 'h1' }]);
-const checkout = res('checkout', [{ key: 'deployment.environment', value: 'prod' }]);
-const batchRes = res('batch');
+const frontend = testResource('frontend');
+const cart = testResource('cart', [{ key: 'host.name', value: 'h1' }]);
+const checkout = testResource('checkout', [{ key: 'deployment.environment', value: 'prod' }]);
+const batchRes = testResource('batch');
 const scope: InstrumentationScope = { ...EMPTY_SCOPE, name: 'test-lib', version: '1.0.0' };
 
 function sp(
@@ -48,26 +40,16 @@ function sp(
   endMs: number,
   over: Partial<Span> & { resource: Resource },
 ): Span {
-  return {
+  return testSpan({
     traceId,
     spanId: id.padStart(16, '0'),
     parentSpanId: parent === '' ? '' : parent.padStart(16, '0'),
-    traceState: '',
-    flags: 1,
     name: `op-${id}`,
-    kind: 1,
     startTimeUnixNano: T0 + BigInt(startMs) * MS,
     endTimeUnixNano: T0 + BigInt(endMs) * MS,
-    attributes: [],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: UNSET_STATUS,
     scope,
     ...over,
-  };
+  });
 }
 
 const ERROR = { code: 2, message: 'boom' };
@@ -127,7 +109,7 @@ before(async () => {
   // The rest arrives in another batch, with resources as new (equal) objects.
   await store.write(
     SpanBatch.from([
-      ...traceA.slice(3).map((s) => ({ ...s, resource: res('cart', [{ key: 'host.name', value: 'h1' }]) })),
+      ...traceA.slice(3).map((s) => ({ ...s, resource: testResource('cart', [{ key: 'host.name', value: 'h1' }]) })),
       ...traceC,
       ...traceD,
     ]),

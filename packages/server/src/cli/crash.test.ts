@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { EMPTY_SCOPE, type Resource, type Span } from '@traceloom/model';
+import type { Span } from '@traceloom/model';
+import { testResource, testSpan } from '@traceloom/model/testing';
 import { encodeOtlpTraces } from '@traceloom/wire';
 import { DuckDbStore } from '../storage/duckdb/duckdb-store.ts';
 
@@ -68,11 +69,7 @@ async function startServer(dataDir: string): Promise<Server> {
   return { child, port, exited, output: () => `${out}\n${err}` };
 }
 
-const resource: Resource = {
-  attributes: [{ key: 'service.name', value: 'crash-test' }],
-  droppedAttributesCount: 0,
-  schemaUrl: '',
-};
+const resource = testResource('crash-test');
 
 /** A request body of unique traces, numbered from `first`. */
 function body(first: number): { bytes: Uint8Array; traceIds: string[] } {
@@ -84,26 +81,18 @@ function body(first: number): { bytes: Uint8Array; traceIds: string[] } {
     const traceId = (first + t + 1).toString(16).padStart(32, '0');
     traceIds.push(traceId);
     for (let s = 0; s < SPANS_PER_TRACE; s++) {
-      spans.push({
-        traceId,
-        spanId: (s + 1).toString(16).padStart(16, '0'),
-        parentSpanId: s === 0 ? '' : '0000000000000001',
-        traceState: '',
-        flags: 1,
-        name: `op-${s}`,
-        kind: 1,
-        startTimeUnixNano: start + BigInt(first + t) * 1000n,
-        endTimeUnixNano: start + BigInt(first + t) * 1000n + 500n,
-        attributes: [{ key: 'n', value: BigInt(first + t) }],
-        droppedAttributesCount: 0,
-        events: [],
-        droppedEventsCount: 0,
-        links: [],
-        droppedLinksCount: 0,
-        status: { code: 0, message: '' },
-        resource,
-        scope: EMPTY_SCOPE,
-      });
+      spans.push(
+        testSpan({
+          traceId,
+          spanId: (s + 1).toString(16).padStart(16, '0'),
+          parentSpanId: s === 0 ? '' : '0000000000000001',
+          name: `op-${s}`,
+          startTimeUnixNano: start + BigInt(first + t) * 1000n,
+          endTimeUnixNano: start + BigInt(first + t) * 1000n + 500n,
+          attributes: [{ key: 'n', value: BigInt(first + t) }],
+          resource,
+        }),
+      );
     }
   }
   return { bytes: encodeOtlpTraces(spans), traceIds };

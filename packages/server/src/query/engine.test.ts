@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EMPTY_SCOPE, type KeyValue, type Resource, type Span, SpanBatch, UNSET_STATUS } from '@traceloom/model';
+import { type KeyValue, type Span, SpanBatch, SpanKind } from '@traceloom/model';
+import { testResource, testSpan } from '@traceloom/model/testing';
 import fc from 'fast-check';
 import { MemoryStore } from '../storage/memory/memory-store.ts';
 import { QueryInputError, type TimeRange } from '../storage/types.ts';
@@ -19,32 +20,18 @@ const TRACE = '0af7651916cd43dd8448eb211c80319c';
 const T0 = 1_700_000_000_000_000_000n;
 const MS = 1_000_000n;
 
-function res(service: string): Resource {
-  return { attributes: [{ key: 'service.name', value: service }], droppedAttributesCount: 0, schemaUrl: '' };
-}
-
 function sp(id: string, parent: string, startMs: number, endMs: number, over: Partial<Span> = {}): Span {
-  return {
+  return testSpan({
     traceId: TRACE,
     spanId: id.padStart(16, '0'),
     parentSpanId: parent === '' ? '' : parent.padStart(16, '0'),
-    traceState: '',
-    flags: 1,
     name: `op-${id}`,
-    kind: 2,
+    kind: SpanKind.SERVER,
     startTimeUnixNano: T0 + BigInt(startMs) * MS,
     endTimeUnixNano: T0 + BigInt(endMs) * MS,
-    attributes: [],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: UNSET_STATUS,
-    resource: res('svc'),
-    scope: EMPTY_SCOPE,
+    resource: testResource('svc'),
     ...over,
-  };
+  });
 }
 
 function rejectsParam(fn: () => unknown, parameter: string): void {
@@ -221,9 +208,9 @@ describe('trace JSON', () => {
   it('lists equal resources once even when they are different objects', async () => {
     const engine = new QueryEngine(new MemoryStore());
     const found = engine.assemble([
-      sp('1', '', 0, 100, { resource: res('a') }),
-      sp('2', '1', 10, 20, { resource: res('a') }),
-      sp('3', '1', 30, 40, { resource: res('b'), status: { code: 2, message: 'boom' } }),
+      sp('1', '', 0, 100, { resource: testResource('a') }),
+      sp('2', '1', 10, 20, { resource: testResource('a') }),
+      sp('3', '1', 30, 40, { resource: testResource('b'), status: { code: 2, message: 'boom' } }),
     ]);
     const json = traceToJson(found);
     assert.equal(json.resources.length, 2);

@@ -5,39 +5,24 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EMPTY_SCOPE, type KeyValue, type Resource, type Span, SpanBatch, spanDiff } from '@traceloom/model';
+import { type KeyValue, type Span, SpanBatch, spanDiff } from '@traceloom/model';
+import { testResource, testSpan } from '@traceloom/model/testing';
 import { Catalog, SLOT_COUNT } from './catalog.ts';
 import { DuckDbStore } from './duckdb-store.ts';
 
 const DAY = 86_400_000_000_000n;
 const T0 = 1_790_000_000_000_000_000n - (1_790_000_000_000_000_000n % DAY); // a UTC midnight
-const resource: Resource = {
-  attributes: [{ key: 'service.name', value: 'svc' }],
-  droppedAttributesCount: 0,
-  schemaUrl: '',
-};
+const resource = testResource('svc');
 
 function span(trace: number, id: number, start: bigint, attributes: KeyValue[] = []): Span {
-  return {
+  return testSpan({
     traceId: trace.toString(16).padStart(32, '0'),
     spanId: id.toString(16).padStart(16, '0'),
-    parentSpanId: '',
-    traceState: '',
-    flags: 1,
-    name: 'op',
-    kind: 1,
     startTimeUnixNano: start,
     endTimeUnixNano: start + 1000n,
     attributes,
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { code: 0, message: '' },
     resource,
-    scope: EMPTY_SCOPE,
-  };
+  });
 }
 
 async function withStore(fn: (store: DuckDbStore, dir: string) => Promise<void>): Promise<void> {
