@@ -37,7 +37,7 @@ import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { isValidTraceId, type Span, type SpanBatch, StatusCode } from '@traceloom/model';
+import { isValidTraceId, type Span, type SpanBatch, StatusCode, serviceNameOf } from '@traceloom/model';
 import { decodeCursor, encodeCursor } from '../internal/cursor.ts';
 import {
   type AttributeCondition,
@@ -134,6 +134,8 @@ interface Day {
   readonly day: number;
   readonly alias: string;
   readonly path: string;
+  /** The file is attached (a day is created in memory first, by the first span written to it). */
+  attached: boolean;
   position: bigint;
   readonly resources: Set<number>;
   readonly scopes: Set<number>;
@@ -148,19 +150,28 @@ interface Day {
   readonly attrs: [Map<string, Map<string, Set<string>>>, Map<string, Map<string, Set<string>>>];
 }
 
-interface Pending {
-  readonly batch: SpanBatch;
-  readonly position: bigint | undefined;
-  readonly resolve: () => void;
-  readonly reject: (e: unknown) => void;
+/** What one written batch becomes for one day, prepared when it is written. */
+interface PreparedDay {
+  readonly day: Day;
+  /** The spans' load-file lines, joined (one flat string: cheap to keep until the commit). */
+  lines: string;
+  count: number;
+  readonly parts: Map<string, PartAcc>;
+  readonly resources: Set<number>;
+  readonly scopes: Set<number>;
+  readonly shapes: Set<number>;
+  /** Load-file lines of operations and attribute values new to the day. */
+  readonly newRows: { ops: string[]; attrs: string[] };
+  /** For undoing the duplicate filter when the commit fails. */
+  readonly spanIds: string[];
 }
 
-/** Work for one day within one commit. */
-interface DayWork {
-  readonly day: Day;
-  readonly spans: Span[];
-  readonly services: string[];
-  position: bigint;
+interface Pending {
+  readonly position: bigint | undefined;
+  readonly days: Map<number, PreparedDay>;
+  readonly spans: number;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
 }
 
 interface PartAcc {
@@ -230,6 +241,10 @@ export class DuckDbStore implements TraceStore {
   readonly #days = new Map<number, Day>();
   readonly #recent: RecentKeys;
   readonly #catalog = new Catalog();
+  /** JSON text of service and span names, reused across batches. */
+  readonly #jsonCache = new Map<string, string>();
+  /** Autocomplete rows of failed commits, written with the day's next commit. */
+  readonly #orphanRows = new Map<number, { ops: string[]; attrs: string[] }>();
   /** Where commit time goes: building the load files in JavaScript, DuckDB inserting, DuckDB committing. */
   readonly commitStats = { commits: 0, spans: 0, buildMs: 0, insertMs: 0, commitMs: 0 };
   #pending: Pending[] = [];
@@ -305,7 +320,7 @@ export class DuckDbStore implements TraceStore {
     const today = Math.floor(Date.now() / 86_400_000);
     const w = this.#writer;
     for (const d of [...this.#days.values()]) {
-      if (d.day >= today || d.sealed) continue;
+      if (d.day >= today || d.sealed || !d.attached) continue;
       const a = d.alias;
       const rows = (await w.runAndReadAll(`SELECT count(*) FROM ${a}.parts`)).getRows()[0]![0] as bigint;
       const sorted = (await w.runAndReadAll(`SELECT max(parts_rows) FROM ${a}.sealed`)).getRows()[0]![0];
@@ -356,28 +371,38 @@ export class DuckDbStore implements TraceStore {
     await this.#rebuildViews();
   }
 
+  /** The in-memory state of a day, created (not yet attached) on first use. */
+  #dayState(day: number): Day {
+    let d = this.#days.get(day);
+    if (d === undefined) {
+      const name = dayName(day);
+      d = {
+        day,
+        alias: `d_${name.replaceAll('-', '_')}`,
+        path: join(this.#opts.dataDir, `spans-${name}.duckdb`),
+        attached: false,
+        position: 0n,
+        resources: new Set(),
+        scopes: new Set(),
+        shapes: new Set(),
+        indexed: 0,
+        sealed: false,
+        operations: new Map(),
+        attrs: [new Map(), new Map()],
+      };
+      this.#days.set(day, d);
+    }
+    return d;
+  }
+
+  /** Attaches a day's file (creating it), and loads what it knows into the day's state. */
   async #attach(day: number): Promise<Day> {
-    const existing = this.#days.get(day);
-    if (existing !== undefined) return existing;
-    const name = dayName(day);
-    const alias = `d_${name.replaceAll('-', '_')}`;
-    const path = join(this.#opts.dataDir, `spans-${name}.duckdb`);
+    const d = this.#dayState(day);
+    if (d.attached) return d;
+    const { alias, path } = d;
     const w = this.#writer;
     await w.run(`ATTACH ${sqlString(path)} AS ${alias}`);
     for (const [t, cols] of Object.entries(DDL)) await w.run(`CREATE TABLE IF NOT EXISTS ${alias}.${t} (${cols})`);
-    const d: Day = {
-      day,
-      alias,
-      path,
-      position: 0n,
-      resources: new Set(),
-      scopes: new Set(),
-      shapes: new Set(),
-      indexed: 0,
-      sealed: false,
-      operations: new Map(),
-      attrs: [new Map(), new Map()],
-    };
     const pos = (await w.runAndReadAll(`SELECT max(wal_position) FROM ${alias}.meta`)).getRows()[0]?.[0];
     if (typeof pos === 'bigint') d.position = pos;
     const cat = this.#catalog;
@@ -397,12 +422,12 @@ export class DuckDbStore implements TraceStore {
       addOperation(d, r[0] as string, r[1] as string, Number(r[2]));
     for (const r of (await w.runAndReadAll(`SELECT scope, service, key, value FROM ${alias}.attr_values`)).getRows())
       addAttrValue(d, Number(r[0]) as 0 | 1, r[1] as string, r[2] as string, r[3] as string, Number.POSITIVE_INFINITY);
-    this.#days.set(day, d);
+    d.attached = true;
     return d;
   }
 
   async #rebuildViews(): Promise<void> {
-    const days = [...this.#days.values()].sort((a, b) => a.day - b.day);
+    const days = [...this.#days.values()].filter((d) => d.attached).sort((a, b) => a.day - b.day);
     for (const t of TABLES) {
       const parts = [`SELECT * FROM empty_${t}`, ...days.map((d) => `SELECT * FROM ${d.alias}.${t}`)];
       await this.#writer.run(`CREATE OR REPLACE VIEW all_${t} AS ${parts.join(' UNION ALL ')}`);
@@ -414,8 +439,14 @@ export class DuckDbStore implements TraceStore {
   write(batch: SpanBatch, position?: bigint): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('the store is closed'));
     if (batch.length === 0 && position === undefined) return Promise.resolve();
+    let days: Map<number, PreparedDay>;
+    try {
+      days = this.#prepare(batch);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ batch, position, resolve, reject });
+      this.#pending.push({ position, days, spans: batch.length, resolve, reject });
       this.#pendingSpans += batch.length;
       if (this.#pendingSpans >= this.#opts.maxBufferedSpans) this.#scheduleFlush(0);
       else this.#scheduleFlush(this.#opts.flushIntervalMs);
@@ -471,102 +502,53 @@ export class DuckDbStore implements TraceStore {
     return max;
   }
 
-  async #commit(items: readonly Pending[]): Promise<void> {
-    // Attach every day first: a day's committed position decides what a replayed batch skips.
-    const dayNums = new Set<number>();
-    for (const { batch } of items) {
-      const st = batch.startUnixNano;
-      for (let i = 0; i < batch.length; i++) dayNums.add(Number(st[i]! / DAY_NS));
-    }
-    let attached = false;
-    for (const n of dayNums) {
-      if (!this.#days.has(n)) {
-        await this.#attach(n);
-        attached = true;
-      }
-    }
-    if (attached) await this.#rebuildViews();
-
-    const work = new Map<number, DayWork>();
-    const added: string[] = [];
-    for (const { batch, position } of items) {
-      const st = batch.startUnixNano;
-      for (let i = 0; i < batch.length; i++) {
-        const dayNum = Number(st[i]! / DAY_NS);
-        const day = this.#days.get(dayNum)!;
-        if (position !== undefined && position <= day.position) continue;
-        let w = work.get(dayNum);
-        if (w === undefined) {
-          w = { day, spans: [], services: [], position: 0n };
-          work.set(dayNum, w);
-        }
-        if (position !== undefined && position > w.position) w.position = position;
-        const spanId = batch.spanId[i]!;
-        if (this.#recent.seen(spanId, batch.traceId[i]!)) continue;
-        added.push(spanId);
-        w.spans.push(batch.spans[i]!);
-        w.services.push(batch.serviceOf(i));
-      }
-    }
-    try {
-      for (const w of work.values()) await this.#commitDay(w);
-    } catch (e) {
-      // Not stored: let a retry of the same spans through.
-      for (const k of added) this.#recent.forget(k);
-      throw e;
-    }
-  }
-
-  async #commitDay(w: DayWork): Promise<void> {
-    const t0 = performance.now();
-    const { day, spans, services } = w;
-    const a = day.alias;
-    const lines: string[] = [];
-    const parts = new Map<string, PartAcc>();
-    const newResources: string[] = [];
-    const newScopes: string[] = [];
-    const newOps: string[] = [];
-    const newAttrs: string[] = [];
-    const newResourceIds = new Set<number>();
-    const newScopeIds = new Set<number>();
-    const newShapeIds = new Set<number>();
-    const newShapes: string[] = [];
+  /**
+   * Turns a written batch into load-file lines and summary parts right away, per day. Done at
+   * write time rather than at commit: the decoded spans can then be collected young (a pending
+   * batch is a few flat strings, cheap for the garbage collector), and preparing the next
+   * commit overlaps with DuckDB loading the previous one.
+   */
+  #prepare(batch: SpanBatch): Map<number, PreparedDay> {
+    const out = new Map<number, PreparedDay>();
+    const lineLists = new Map<number, string[]>();
     const cat = this.#catalog;
     const maxValues = this.#opts.maxValuesPerKey;
-    const jsonCache = new Map<string, string>();
-    for (let i = 0; i < spans.length; i++) {
-      // Let requests in between slices: a commit of 50,000 spans takes a few hundred milliseconds to prepare.
-      if ((i & 2047) === 2047) await new Promise<void>((r) => setImmediate(r));
-      const s = spans[i]!;
-      const service = services[i]!;
+    const jsonCache = this.#jsonCache;
+    const st = batch.startUnixNano;
+    for (let i = 0; i < batch.length; i++) {
+      const s = batch.spans[i]!;
+      const dayNum = Number(st[i]! / DAY_NS);
+      let p = out.get(dayNum);
+      let lines = lineLists.get(dayNum);
+      if (p === undefined || lines === undefined) {
+        p = {
+          day: this.#dayState(dayNum),
+          lines: '',
+          count: 0,
+          parts: new Map(),
+          resources: new Set(),
+          scopes: new Set(),
+          shapes: new Set(),
+          newRows: { ops: [], attrs: [] },
+          spanIds: [],
+        };
+        lines = [];
+        out.set(dayNum, p);
+        lineLists.set(dayNum, lines);
+      }
+      if (this.#recent.seen(s.spanId, s.traceId)) continue;
+      p.spanIds.push(s.spanId);
+      const day = p.day;
+      const service = batch.serviceOf(i);
       const rid = cat.resourceId(s.resource);
       const sid = cat.scopeId(s.scope);
-      if (!day.resources.has(rid) && !newResourceIds.has(rid)) {
-        newResourceIds.add(rid);
-        const ac = encodeAttrs(s.resource.attributes);
-        newResources.push(
-          `{"id":${rid},"service":${JSON.stringify(service)},"body":${JSON.stringify(cat.resourceBody(rid))},` +
-            `"k":${JSON.stringify(ac.keys)},"t":"${ac.types}","v":${JSON.stringify(ac.values)}}`,
-        );
-        for (let j = 0; j < ac.keys.length; j++) {
-          if (addAttrValue(day, 1, service, ac.keys[j]!, ac.values[j]!, maxValues))
-            newAttrs.push(attrLine(1, service, ac.keys[j]!, ac.values[j]!));
-        }
-      }
-      if (!day.scopes.has(sid) && !newScopeIds.has(sid)) {
-        newScopeIds.add(sid);
-        newScopes.push(`{"id":${sid},"body":${JSON.stringify(cat.scopeBody(sid))}}`);
-      }
+      p.resources.add(rid);
+      p.scopes.add(sid);
       if (addOperation(day, service, s.name, s.kind))
-        newOps.push(`{"service":${JSON.stringify(service)},"name":${JSON.stringify(s.name)},"kind":${s.kind}}`);
+        p.newRows.ops.push(`{"service":${JSON.stringify(service)},"name":${JSON.stringify(s.name)},"kind":${s.kind}}`);
       const ac = encodeAttrs(s.attributes);
       const { shape } = cat.shapeFor(ac.keys, ac.types);
-      if (!day.shapes.has(shape.id) && !newShapeIds.has(shape.id)) {
-        newShapeIds.add(shape.id);
-        newShapes.push(
-          `{"id":${shape.id},"t":"${shape.types}","k":${JSON.stringify(shape.keys)},"s":[${shape.slots.join(',')}]}`,
-        );
-      }
+      p.shapes.add(shape.id);
       // Autocomplete values: every span while the day is young, then a quarter of them.
       const index = day.indexed++ < FULL_INDEX_SPANS || (i & 3) === 0;
       let line = `{"t":"${s.traceId}","s":"${s.spanId}","p":"${s.parentSpanId}","sh":${shape.id}`;
@@ -574,7 +556,7 @@ export class DuckDbStore implements TraceStore {
       for (let j = 0; j < ac.keys.length; j++) {
         const v = ac.values[j]!;
         if (index && addAttrValue(day, 0, service, ac.keys[j]!, v, maxValues))
-          newAttrs.push(attrLine(0, service, ac.keys[j]!, v));
+          p.newRows.attrs.push(attrLine(0, service, ac.keys[j]!, v));
         const slot = shape.slots[j]!;
         if (slot >= 0) line += `${SLOT_FIELD[slot]}${JSON.stringify(v)}`;
         else if (more === undefined) more = [v];
@@ -585,7 +567,7 @@ export class DuckDbStore implements TraceStore {
       let svJson = jsonCache.get(service);
       if (svJson === undefined) {
         svJson = JSON.stringify(service);
-        jsonCache.set(service, svJson);
+        if (jsonCache.size < 10_000) jsonCache.set(service, svJson);
       }
       let nJson = jsonCache.get(s.name);
       if (nJson === undefined) {
@@ -607,9 +589,9 @@ export class DuckDbStore implements TraceStore {
       // The summary part of this span's trace.
       const end = dur > 0n ? start + dur : start;
       const isError = s.status.code === StatusCode.ERROR;
-      let p = parts.get(s.traceId);
-      if (p === undefined) {
-        p = {
+      let acc = p.parts.get(s.traceId);
+      if (acc === undefined) {
+        acc = {
           start,
           end,
           count: 0,
@@ -619,24 +601,125 @@ export class DuckDbStore implements TraceStore {
           rootStart: 0n,
           services: new Map(),
         };
-        parts.set(s.traceId, p);
+        p.parts.set(s.traceId, acc);
       }
-      if (start < p.start) p.start = start;
-      if (end > p.end) p.end = end;
-      p.count++;
-      if (isError) p.errors++;
-      if (s.parentSpanId === '' && (p.rootService === null || start < p.rootStart)) {
-        p.rootService = service;
-        p.rootName = s.name;
-        p.rootStart = start;
+      if (start < acc.start) acc.start = start;
+      if (end > acc.end) acc.end = end;
+      acc.count++;
+      if (isError) acc.errors++;
+      if (s.parentSpanId === '' && (acc.rootService === null || start < acc.rootStart)) {
+        acc.rootService = service;
+        acc.rootName = s.name;
+        acc.rootStart = start;
       }
-      const sc = p.services.get(service);
-      if (sc === undefined) p.services.set(service, [1, isError ? 1 : 0]);
+      const sc = acc.services.get(service);
+      if (sc === undefined) acc.services.set(service, [1, isError ? 1 : 0]);
       else {
         sc[0]++;
         if (isError) sc[1]++;
       }
     }
+    for (const [dayNum, lines] of lineLists) {
+      const p = out.get(dayNum)!;
+      p.lines = lines.join('\n');
+      p.count = lines.length;
+    }
+    return out;
+  }
+
+  async #commit(items: readonly Pending[]): Promise<void> {
+    const byDay = new Map<number, { position: bigint | undefined; p: PreparedDay }[]>();
+    for (const it of items) {
+      for (const [dayNum, p] of it.days) {
+        const list = byDay.get(dayNum);
+        if (list === undefined) byDay.set(dayNum, [{ position: it.position, p }]);
+        else list.push({ position: it.position, p });
+      }
+    }
+    // Attach every day first: a day's committed position decides what a replayed batch skips.
+    let attached = false;
+    for (const dayNum of byDay.keys()) {
+      if (!this.#dayState(dayNum).attached) {
+        await this.#attach(dayNum);
+        attached = true;
+      }
+    }
+    if (attached) await this.#rebuildViews();
+    try {
+      for (const [dayNum, preps] of byDay) await this.#commitDay(this.#dayState(dayNum), preps);
+    } catch (e) {
+      // Not stored: let a retry of the same spans through, and keep the new autocomplete rows for later.
+      for (const it of items) {
+        for (const [dayNum, p] of it.days) {
+          for (const id of p.spanIds) this.#recent.forget(id);
+          const o = this.#orphanRows.get(dayNum);
+          if (o === undefined) this.#orphanRows.set(dayNum, { ops: [...p.newRows.ops], attrs: [...p.newRows.attrs] });
+          else {
+            o.ops.push(...p.newRows.ops);
+            o.attrs.push(...p.newRows.attrs);
+          }
+        }
+      }
+      throw e;
+    }
+  }
+
+  async #commitDay(day: Day, preps: readonly { position: bigint | undefined; p: PreparedDay }[]): Promise<void> {
+    const t0 = performance.now();
+    const a = day.alias;
+    const cat = this.#catalog;
+    const maxValues = this.#opts.maxValuesPerKey;
+    let position = 0n;
+    const texts: string[] = [];
+    let spanCount = 0;
+    const parts = new Map<string, PartAcc>();
+    const resourceIds = new Set<number>();
+    const scopeIds = new Set<number>();
+    const shapeIds = new Set<number>();
+    const orphan = this.#orphanRows.get(day.day);
+    this.#orphanRows.delete(day.day);
+    const newOps: string[] = orphan?.ops ?? [];
+    const newAttrs: string[] = orphan?.attrs ?? [];
+    for (const { position: pos, p } of preps) {
+      for (const r of p.newRows.ops) newOps.push(r);
+      for (const r of p.newRows.attrs) newAttrs.push(r);
+      if (pos !== undefined) {
+        if (pos <= day.position) continue; // replayed, already committed
+        if (pos > position) position = pos;
+      }
+      if (p.count > 0) {
+        texts.push(p.lines);
+        spanCount += p.count;
+      }
+      for (const id of p.resources) if (!day.resources.has(id)) resourceIds.add(id);
+      for (const id of p.scopes) if (!day.scopes.has(id)) scopeIds.add(id);
+      for (const id of p.shapes) if (!day.shapes.has(id)) shapeIds.add(id);
+      for (const [traceId, acc] of p.parts) {
+        const cur = parts.get(traceId);
+        if (cur === undefined) parts.set(traceId, acc);
+        else mergePart(cur, acc);
+      }
+    }
+    const newResources: string[] = [];
+    for (const rid of resourceIds) {
+      const r = cat.resource(rid)!;
+      const service = serviceNameOf(r);
+      const ac = encodeAttrs(r.attributes);
+      newResources.push(
+        `{"id":${rid},"service":${JSON.stringify(service)},"body":${JSON.stringify(cat.resourceBody(rid))},` +
+          `"k":${JSON.stringify(ac.keys)},"t":"${ac.types}","v":${JSON.stringify(ac.values)}}`,
+      );
+      for (let j = 0; j < ac.keys.length; j++) {
+        if (addAttrValue(day, 1, service, ac.keys[j]!, ac.values[j]!, maxValues))
+          newAttrs.push(attrLine(1, service, ac.keys[j]!, ac.values[j]!));
+      }
+    }
+    const newScopes = [...scopeIds].map((sid) => `{"id":${sid},"body":${JSON.stringify(cat.scopeBody(sid))}}`);
+    const newShapes = [...shapeIds].map((id) => {
+      const shape = cat.shape(id)!;
+      return `{"id":${shape.id},"t":"${shape.types}","k":${JSON.stringify(shape.keys)},"s":[${shape.slots.join(',')}]}`;
+    });
+    const lines = texts;
     const partLines: string[] = [];
     for (const [traceId, p] of parts) {
       const names = [...p.services.keys()].sort();
@@ -712,16 +795,16 @@ export class DuckDbStore implements TraceStore {
               `format='newline_delimited', columns={scope:'UTINYINT',service:'VARCHAR',key:'VARCHAR',value:'VARCHAR'})`,
           );
         }
-        if (w.position > day.position) {
+        if (position > day.position) {
           await c.run(`DELETE FROM ${a}.meta`);
-          await c.run(`INSERT INTO ${a}.meta VALUES (${w.position})`);
+          await c.run(`INSERT INTO ${a}.meta VALUES (${position})`);
         }
         const t2 = performance.now();
         await c.run('COMMIT');
         const t3 = performance.now();
         const cs = this.commitStats;
         cs.commits++;
-        cs.spans += spans.length;
+        cs.spans += spanCount;
         cs.buildMs += t1 - t0;
         cs.insertMs += t2 - t1;
         cs.commitMs += t3 - t2;
@@ -731,10 +814,10 @@ export class DuckDbStore implements TraceStore {
       }
       // Parts appended to a sealed (past) day are unsorted: sort again at the next seal.
       day.sealed = false;
-      for (const id of newResourceIds) day.resources.add(id);
-      for (const id of newScopeIds) day.scopes.add(id);
-      for (const id of newShapeIds) day.shapes.add(id);
-      if (w.position > day.position) day.position = w.position;
+      for (const id of resourceIds) day.resources.add(id);
+      for (const id of scopeIds) day.scopes.add(id);
+      for (const id of shapeIds) day.shapes.add(id);
+      if (position > day.position) day.position = position;
     } finally {
       await Promise.all(files.map((f) => unlink(f).catch(() => undefined)));
     }
@@ -996,7 +1079,7 @@ export class DuckDbStore implements TraceStore {
     const run = this.#flushing.then(async () => {
       if (this.#closed) return;
       const c = this.#writer;
-      const whole = [...this.#days.values()].filter((d) => BigInt(d.day + 1) * DAY_NS <= cutoffUnixNano);
+      const whole = [...this.#days.values()].filter((d) => d.attached && BigInt(d.day + 1) * DAY_NS <= cutoffUnixNano);
       if (whole.length > 0) {
         for (const d of whole) {
           const n = (await c.runAndReadAll(`SELECT count(*) FROM ${d.alias}.spans`)).getRows()[0]![0];
@@ -1017,7 +1100,7 @@ export class DuckDbStore implements TraceStore {
         }
       }
       const cutDay = this.#days.get(Number(cutoffUnixNano / DAY_NS));
-      if (cutDay !== undefined) {
+      if (cutDay?.attached === true) {
         const a = cutDay.alias;
         const before = fileSize(cutDay.path);
         const n = Number(
@@ -1072,7 +1155,7 @@ export class DuckDbStore implements TraceStore {
   async stats(): Promise<StoreStats> {
     const n = (await this.#read('SELECT count(*) FROM all_spans')).getRows()[0]![0];
     let bytes = 0;
-    for (const d of this.#days.values()) bytes += fileSize(d.path) + fileSize(`${d.path}.wal`);
+    for (const d of this.#days.values()) if (d.attached) bytes += fileSize(d.path) + fileSize(`${d.path}.wal`);
     return { spans: Number(n), bytesOnDisk: bytes };
   }
 
@@ -1081,7 +1164,7 @@ export class DuckDbStore implements TraceStore {
     await this.flush();
     const run = this.#flushing.then(async () => {
       await this.#sealPastDays();
-      for (const d of this.#days.values()) await this.#writer.run(`CHECKPOINT ${d.alias}`);
+      for (const d of this.#days.values()) if (d.attached) await this.#writer.run(`CHECKPOINT ${d.alias}`);
     });
     this.#flushing = run.catch(() => undefined);
     await run;
@@ -1094,11 +1177,33 @@ export class DuckDbStore implements TraceStore {
     await this.#flushing;
     // A query still running when the connections close would take the process down.
     await Promise.allSettled([...this.#reads]);
-    for (const d of this.#days.values()) await this.#writer.run(`CHECKPOINT ${d.alias}`).catch(() => undefined);
+    for (const d of this.#days.values())
+      if (d.attached) await this.#writer.run(`CHECKPOINT ${d.alias}`).catch(() => undefined);
     this.#writer.closeSync();
     this.#reader.closeSync();
     this.#instance.closeSync();
     await rm(this.#tmpDir, { recursive: true, force: true });
+  }
+}
+
+/** Folds the part `b` of a trace into `a` (two parts of one trace from one commit). */
+function mergePart(a: PartAcc, b: PartAcc): void {
+  if (b.start < a.start) a.start = b.start;
+  if (b.end > a.end) a.end = b.end;
+  a.count += b.count;
+  a.errors += b.errors;
+  if (b.rootService !== null && (a.rootService === null || b.rootStart < a.rootStart)) {
+    a.rootService = b.rootService;
+    a.rootName = b.rootName;
+    a.rootStart = b.rootStart;
+  }
+  for (const [service, [n, e]] of b.services) {
+    const cur = a.services.get(service);
+    if (cur === undefined) a.services.set(service, [n, e]);
+    else {
+      cur[0] += n;
+      cur[1] += e;
+    }
   }
 }
 
