@@ -79,6 +79,7 @@ async function run(config: CliConfig): Promise<void> {
   const store = await DuckDbStore.open({
     dataDir,
     memoryLimit: `${Math.floor(config.storage.memoryLimitBytes / 1024 ** 2)}MiB`,
+    onCommitError: (e) => logger.error('committing spans to the store failed; trying again in 1 s', e),
   });
   const wal = await WriteAheadLog.open({ dir: join(dataDir, 'wal') });
   const durable = await DurableSink.open(wal, store, { logger });

@@ -137,7 +137,10 @@ export interface StoreStats {
 export interface TraceStore {
   /**
    * Stores a batch. Resolves once the spans are committed (they survive a
-   * crash from then on). Spans already stored (same trace id and span id)
+   * crash from then on). A store tries its own transient failures again and
+   * keeps what it was given meanwhile, so the caller need not keep the batch;
+   * it rejects only when closed first (the write-ahead log then replays the
+   * spans at the next start). Spans already stored (same trace id and span id)
    * in the recent past are skipped, so a client's retry does not store them
    * twice. `position` is the write-ahead-log sequence number of the batch:
    * a store remembers the highest position it committed, and skips a batch

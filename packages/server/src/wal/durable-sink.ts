@@ -57,10 +57,8 @@ export function decodeLoggedBody(format: BodyFormat, body: Uint8Array): readonly
 
 /** Options of {@link DurableSink.open}. */
 export interface DurableSinkOptions {
-  /** Spans handed to the store and not yet committed, above which requests are refused. @default 100000 */
+  /** Spans handed to the store and not yet committed, above which requests are refused. @default 300000 */
   maxPendingSpans?: number;
-  /** Delay before a failed store write is tried again. @default 1000 */
-  retryDelayMs?: number;
   logger?: Logger;
 }
 
@@ -83,7 +81,6 @@ export class DurableSink implements SpanSink {
   readonly #wal: WriteAheadLog;
   readonly #store: TraceStore;
   readonly #maxPending: number;
-  readonly #retryDelayMs: number;
   readonly #logger: Logger | undefined;
   #pending = 0;
   #accepted = 0;
@@ -100,8 +97,7 @@ export class DurableSink implements SpanSink {
   private constructor(wal: WriteAheadLog, store: TraceStore, options: DurableSinkOptions) {
     this.#wal = wal;
     this.#store = store;
-    this.#maxPending = options.maxPendingSpans ?? 100_000;
-    this.#retryDelayMs = options.retryDelayMs ?? 1000;
+    this.#maxPending = options.maxPendingSpans ?? 300_000;
     this.#logger = options.logger;
   }
 
@@ -161,30 +157,29 @@ export class DurableSink implements SpanSink {
     }
     this.#accepted += batch.length;
     this.#pending += batch.length;
-    const p = this.#store_(batch, lsn);
-    this.#inFlight.add(p);
-    void p.finally(() => this.#inFlight.delete(p));
+    this.#handOver(batch, lsn);
   }
 
-  /** Writes to the store until it takes the batch, then releases the log up to it. */
-  async #store_(batch: SpanBatch, lsn: bigint): Promise<void> {
-    for (;;) {
-      try {
-        await this.#store.write(batch, lsn);
-        break;
-      } catch (e) {
-        if (this.#closed) {
-          this.#logger?.error(`storing ${batch.length} spans failed at shutdown; the log keeps them for replay`, e);
-          this.#pending -= batch.length;
-          return;
-        }
-        this.#logger?.error(`storing ${batch.length} spans failed; trying again in ${this.#retryDelayMs} ms`, e);
-        await new Promise((r) => setTimeout(r, this.#retryDelayMs));
-      }
-    }
-    this.#pending -= batch.length;
-    if (lsn > this.#toRelease) this.#toRelease = lsn;
-    this.#scheduleRelease();
+  /**
+   * Gives the batch to the store and releases the log once it is committed. Not an async
+   * function: nothing here keeps the batch alive while the store works (the store keeps what
+   * it needs, in a far more compact form than decoded spans).
+   */
+  #handOver(batch: SpanBatch, lsn: bigint): void {
+    const n = batch.length;
+    const p = this.#store.write(batch, lsn).then(
+      () => {
+        this.#pending -= n;
+        if (lsn > this.#toRelease) this.#toRelease = lsn;
+        this.#scheduleRelease();
+      },
+      (e: unknown) => {
+        this.#pending -= n;
+        this.#logger?.error(`storing ${n} spans failed; the write-ahead log keeps them for the next start`, e);
+      },
+    );
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p));
   }
 
   #scheduleRelease(): void {
@@ -201,10 +196,11 @@ export class DurableSink implements SpanSink {
   /** Commits everything to the store, releases the log, and closes both. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#store.flush();
+    // Closing the store commits what it holds (or rejects it, when committing keeps failing),
+    // so every hand-over settles before the log is released and closed.
+    await this.#store.close();
     await Promise.all([...this.#inFlight]);
     await this.#releasing;
     await this.#wal.close();
-    await this.#store.close();
   }
 }

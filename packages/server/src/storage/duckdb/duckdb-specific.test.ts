@@ -1,7 +1,7 @@
 /** What the conformance suite does not reach: the DuckDB store's own layout decisions. */
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -125,5 +125,39 @@ describe('DuckDB store layout', () => {
       assert.equal((await store.stats()).spans, 2000);
       assert.equal(await store.getTrace(spans[0]!.traceId), undefined);
     });
+  });
+});
+
+describe('DuckDB store commits', () => {
+  it('tries a failed commit again and resolves the write only once it is stored', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tl-duckdb-retry-'));
+    const loadDir = join(dir, 'load');
+    const errors: unknown[] = [];
+    await mkdir(loadDir);
+    const store = await DuckDbStore.open({
+      dataDir: join(dir, 'data'),
+      loadDir,
+      flushIntervalMs: 5,
+      memoryLimit: '256MiB',
+      onCommitError: (e) => errors.push(e),
+    });
+    try {
+      // The load file cannot be written: the commit fails until the folder is back.
+      await rm(loadDir, { recursive: true });
+      const s = span(7, 1, T0 + 5n);
+      let stored = false;
+      const written = store.write(SpanBatch.from([s])).then(() => {
+        stored = true;
+      });
+      for (let i = 0; i < 200 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(errors.length > 0, 'the failure was reported');
+      assert.equal(stored, false, 'the write is not resolved while it is not stored');
+      await mkdir(loadDir);
+      await written;
+      assert.equal((await store.getTrace(s.traceId))?.length, 1);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -81,8 +81,12 @@ export interface DuckDbStoreOptions {
   dedupWindow?: number;
   /** Most distinct values remembered per attribute key, service and day for autocomplete. @default 200 */
   maxValuesPerKey?: number;
-  /** DuckDB's `checkpoint_threshold`: how much its own log may hold before it writes into the file. @default '512MB' */
+  /** DuckDB's `checkpoint_threshold`: how much its own log may hold before it writes into the file. @default '256MB' */
   checkpointThreshold?: string;
+  /** Folder for the load files of commits (they live for one commit). @default a new folder in the OS temp folder */
+  loadDir?: string;
+  /** Told about each failed commit (which is tried again a second later). @default ignore */
+  onCommitError?: (error: unknown) => void;
 }
 
 const DEFAULTS = {
@@ -93,7 +97,11 @@ const DEFAULTS = {
   dedupWindow: 500_000,
   maxValuesPerKey: 200,
   checkpointThreshold: '256MB',
+  onCommitError: (_e: unknown) => undefined,
+  loadDir: '',
 } as const;
+/** Delay before a failed commit is tried again. */
+const COMMIT_RETRY_MS = 1000;
 
 const DAY_NS = 86_400_000_000_000n;
 /** `,"v<slot>":` for each slot column, prebuilt. */
@@ -243,8 +251,6 @@ export class DuckDbStore implements TraceStore {
   readonly #catalog = new Catalog();
   /** JSON text of service and span names, reused across batches. */
   readonly #jsonCache = new Map<string, string>();
-  /** Autocomplete rows of failed commits, written with the day's next commit. */
-  readonly #orphanRows = new Map<number, { ops: string[]; attrs: string[] }>();
   /** Where commit time goes: building the load files in JavaScript, DuckDB inserting, DuckDB committing. */
   readonly commitStats = { commits: 0, spans: 0, buildMs: 0, insertMs: 0, commitMs: 0 };
   #pending: Pending[] = [];
@@ -293,7 +299,7 @@ export class DuckDbStore implements TraceStore {
     for (const t of [...TABLES, 'operations', 'attr_values'] as const) {
       await writer.run(`CREATE TABLE empty_${t} (${DDL[t]})`);
     }
-    const tmp = await mkdtemp(join(tmpdir(), 'traceloom-ingest-'));
+    const tmp = options.loadDir ?? (await mkdtemp(join(tmpdir(), 'traceloom-ingest-')));
     const store = new DuckDbStore(opts, instance, writer, reader, tmp);
     const files = readdirSync(opts.dataDir)
       .filter((f) => /^spans-\d{4}-\d{2}-\d{2}\.duckdb$/.test(f))
@@ -475,7 +481,18 @@ export class DuckDbStore implements TraceStore {
         await this.#commit(items);
         for (const it of items) it.resolve();
       } catch (e) {
-        for (const it of items) it.reject(e);
+        if (this.#closed) {
+          for (const it of items) it.reject(e);
+        } else {
+          // Kept, prepared, and tried again: a write resolves only once committed. (Days that did
+          // commit were taken out of the items, so nothing is stored twice.)
+          this.#opts.onCommitError(e);
+          let n = 0;
+          for (const it of items) n += it.spans;
+          this.#pending = [...items, ...this.#pending];
+          this.#pendingSpans += n;
+          this.#scheduleFlush(COMMIT_RETRY_MS);
+        }
       }
       // Past midnight (UTC), yesterday stops taking most writes: index it.
       const today = Math.floor(Date.now() / 86_400_000);
@@ -645,22 +662,10 @@ export class DuckDbStore implements TraceStore {
       }
     }
     if (attached) await this.#rebuildViews();
-    try {
-      for (const [dayNum, preps] of byDay) await this.#commitDay(this.#dayState(dayNum), preps);
-    } catch (e) {
-      // Not stored: let a retry of the same spans through, and keep the new autocomplete rows for later.
-      for (const it of items) {
-        for (const [dayNum, p] of it.days) {
-          for (const id of p.spanIds) this.#recent.forget(id);
-          const o = this.#orphanRows.get(dayNum);
-          if (o === undefined) this.#orphanRows.set(dayNum, { ops: [...p.newRows.ops], attrs: [...p.newRows.attrs] });
-          else {
-            o.ops.push(...p.newRows.ops);
-            o.attrs.push(...p.newRows.attrs);
-          }
-        }
-      }
-      throw e;
+    for (const [dayNum, preps] of byDay) {
+      await this.#commitDay(this.#dayState(dayNum), preps);
+      // Committed: a retry of these items (another day failing) must not store this day again.
+      for (const it of items) it.days.delete(dayNum);
     }
   }
 
@@ -676,10 +681,8 @@ export class DuckDbStore implements TraceStore {
     const resourceIds = new Set<number>();
     const scopeIds = new Set<number>();
     const shapeIds = new Set<number>();
-    const orphan = this.#orphanRows.get(day.day);
-    this.#orphanRows.delete(day.day);
-    const newOps: string[] = orphan?.ops ?? [];
-    const newAttrs: string[] = orphan?.attrs ?? [];
+    const newOps: string[] = [];
+    const newAttrs: string[] = [];
     for (const { position: pos, p } of preps) {
       for (const r of p.newRows.ops) newOps.push(r);
       for (const r of p.newRows.attrs) newAttrs.push(r);
@@ -1174,6 +1177,12 @@ export class DuckDbStore implements TraceStore {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
+    // A last attempt for what a failing commit left pending; failing now rejects those writes.
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    await this.#commitPending();
     await this.#flushing;
     // A query still running when the connections close would take the process down.
     await Promise.allSettled([...this.#reads]);
@@ -1182,7 +1191,7 @@ export class DuckDbStore implements TraceStore {
     this.#writer.closeSync();
     this.#reader.closeSync();
     this.#instance.closeSync();
-    await rm(this.#tmpDir, { recursive: true, force: true });
+    if (this.#opts.loadDir === '') await rm(this.#tmpDir, { recursive: true, force: true });
   }
 }
 
