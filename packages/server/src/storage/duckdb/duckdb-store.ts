@@ -170,8 +170,6 @@ interface PreparedDay {
   readonly shapes: Set<number>;
   /** Load-file lines of operations and attribute values new to the day. */
   readonly newRows: { ops: string[]; attrs: string[] };
-  /** For undoing the duplicate filter when the commit fails. */
-  readonly spanIds: string[];
 }
 
 interface Pending {
@@ -193,28 +191,73 @@ interface PartAcc {
   services: Map<string, [number, number]>;
 }
 
-/** Remembers recently stored span keys, in two generations, to drop duplicate deliveries. */
-class RecentKeys {
-  // span id -> trace id: no key string to build per span.
-  #current = new Map<string, string>();
-  #previous = new Map<string, string>();
-  readonly #half: number;
+/**
+ * Remembers recently stored spans, to drop duplicate deliveries: two generations of an
+ * open-addressing hash set over 96 bits of each span (its span id and the low 32 bits of its
+ * trace id), in typed arrays. No string or object per span, so it is cheap to ask and costs
+ * the garbage collector nothing. A false "seen" needs 96 equal bits: negligible.
+ */
+class RecentSpans {
+  readonly #capacity: number;
+  readonly #limit: number;
+  #cur: Int32Array;
+  #prev: Int32Array;
+  #count = 0;
   constructor(size: number) {
-    this.#half = Math.max(1, Math.floor(size / 2));
+    // Each generation holds size / 2 spans at most half full.
+    let cap = 1024;
+    while (cap < size) cap *= 2;
+    this.#capacity = cap;
+    this.#limit = Math.max(1, Math.floor(size / 2));
+    this.#cur = new Int32Array(cap * 3);
+    this.#prev = new Int32Array(cap * 3);
   }
+
+  static #key(spanId: string, traceId: string): [number, number, number] {
+    const a = Number.parseInt(spanId.slice(0, 8), 16) | 0;
+    const b = Number.parseInt(spanId.slice(8, 16), 16) | 0;
+    // 0 marks an empty slot: make sure a real key never has all three words 0.
+    const c = Number.parseInt(traceId.slice(24, 32), 16) | 0 || 1;
+    return [a, b, c];
+  }
+
+  static #find(table: Int32Array, mask: number, a: number, b: number, c: number): number {
+    let i = (Math.imul(a ^ Math.imul(b, 0x9e3779b1), 0x85ebca6b) ^ c) & mask;
+    for (;;) {
+      const o = i * 3;
+      const x = table[o + 2]!;
+      if (x === 0) return -1 - i;
+      if (x === c && table[o] === a && table[o + 1] === b) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
   /** True when the span was seen recently; otherwise remembers it. */
   seen(spanId: string, traceId: string): boolean {
-    if (this.#current.get(spanId) === traceId || this.#previous.get(spanId) === traceId) return true;
-    if (this.#current.size >= this.#half) {
-      this.#previous = this.#current;
-      this.#current = new Map();
+    const [a, b, c] = RecentSpans.#key(spanId, traceId);
+    const mask = this.#capacity - 1;
+    const at = RecentSpans.#find(this.#cur, mask, a, b, c);
+    if (at >= 0 || RecentSpans.#find(this.#prev, mask, a, b, c) >= 0) return true;
+    if (this.#count >= this.#limit) {
+      const t = this.#prev;
+      t.fill(0);
+      this.#prev = this.#cur;
+      this.#cur = t;
+      this.#count = 0;
+      const slot = -1 - RecentSpans.#find(this.#cur, mask, a, b, c);
+      this.#put(slot, a, b, c);
+    } else {
+      this.#put(-1 - at, a, b, c);
     }
-    this.#current.set(spanId, traceId);
+    this.#count++;
     return false;
   }
-  forget(spanId: string): void {
-    this.#current.delete(spanId);
-    this.#previous.delete(spanId);
+
+  #put(slot: number, a: number, b: number, c: number): void {
+    const o = slot * 3;
+    this.#cur[o] = a;
+    this.#cur[o + 1] = b;
+    this.#cur[o + 2] = c;
   }
 }
 
@@ -247,7 +290,7 @@ export class DuckDbStore implements TraceStore {
   readonly #reader: DuckDBConnection;
   readonly #tmpDir: string;
   readonly #days = new Map<number, Day>();
-  readonly #recent: RecentKeys;
+  readonly #recent: RecentSpans;
   readonly #catalog = new Catalog();
   /** JSON text of service and span names, reused across batches. */
   readonly #jsonCache = new Map<string, string>();
@@ -276,7 +319,7 @@ export class DuckDbStore implements TraceStore {
     this.#writer = writer;
     this.#reader = reader;
     this.#tmpDir = tmpDir;
-    this.#recent = new RecentKeys(opts.dedupWindow);
+    this.#recent = new RecentSpans(opts.dedupWindow);
   }
 
   /** Opens (or creates) the store in `options.dataDir`, attaching every day file found there. */
@@ -547,14 +590,12 @@ export class DuckDbStore implements TraceStore {
           scopes: new Set(),
           shapes: new Set(),
           newRows: { ops: [], attrs: [] },
-          spanIds: [],
         };
         lines = [];
         out.set(dayNum, p);
         lineLists.set(dayNum, lines);
       }
       if (this.#recent.seen(s.spanId, s.traceId)) continue;
-      p.spanIds.push(s.spanId);
       const day = p.day;
       const service = batch.serviceOf(i);
       const rid = cat.resourceId(s.resource);
