@@ -213,16 +213,15 @@ class RecentSpans {
     this.#prev = new Int32Array(cap * 3);
   }
 
-  static #key(spanId: string, traceId: string): [number, number, number] {
-    const a = Number.parseInt(spanId.slice(0, 8), 16) | 0;
-    const b = Number.parseInt(spanId.slice(8, 16), 16) | 0;
-    // 0 marks an empty slot: make sure a real key never has all three words 0.
-    const c = Number.parseInt(traceId.slice(24, 32), 16) | 0 || 1;
-    return [a, b, c];
-  }
-
   static #find(table: Int32Array, mask: number, a: number, b: number, c: number): number {
-    let i = (Math.imul(a ^ Math.imul(b, 0x9e3779b1), 0x85ebca6b) ^ c) & mask;
+    // All three words mixed (murmur3's finalizer): spans that differ in one word only still spread.
+    let h = Math.imul(a, 0xcc9e2d51) ^ Math.imul(b, 0x1b873593) ^ Math.imul(c, 0x85ebca6b);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    let i = h & mask;
     for (;;) {
       const o = i * 3;
       const x = table[o + 2]!;
@@ -234,7 +233,10 @@ class RecentSpans {
 
   /** True when the span was seen recently; otherwise remembers it. */
   seen(spanId: string, traceId: string): boolean {
-    const [a, b, c] = RecentSpans.#key(spanId, traceId);
+    const a = Number.parseInt(spanId.slice(0, 8), 16) | 0;
+    const b = Number.parseInt(spanId.slice(8, 16), 16) | 0;
+    // 0 marks an empty slot: a real key's third word is never 0.
+    const c = Number.parseInt(traceId.slice(24, 32), 16) | 0 || 1;
     const mask = this.#capacity - 1;
     const at = RecentSpans.#find(this.#cur, mask, a, b, c);
     if (at >= 0 || RecentSpans.#find(this.#prev, mask, a, b, c) >= 0) return true;
