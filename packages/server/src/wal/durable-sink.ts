@@ -57,7 +57,7 @@ export function decodeLoggedBody(format: BodyFormat, body: Uint8Array): readonly
 
 /** Options of {@link DurableSink.open}. */
 export interface DurableSinkOptions {
-  /** Spans handed to the store and not yet committed, above which requests are refused. @default 300000 */
+  /** Spans handed to the store and not yet committed, above which requests are refused. @default 200000 */
   maxPendingSpans?: number;
   logger?: Logger;
 }
@@ -97,7 +97,7 @@ export class DurableSink implements SpanSink {
   private constructor(wal: WriteAheadLog, store: TraceStore, options: DurableSinkOptions) {
     this.#wal = wal;
     this.#store = store;
-    this.#maxPending = options.maxPendingSpans ?? 300_000;
+    this.#maxPending = options.maxPendingSpans ?? 200_000;
     this.#logger = options.logger;
   }
 
