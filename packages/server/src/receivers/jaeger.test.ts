@@ -56,7 +56,13 @@ describe('Jaeger Thrift HTTP receiver', () => {
     const r = await post(good, THRIFT);
     assert.equal(r.status, 202);
     assert.equal(r.body.length, 0);
-    assert.deepEqual(sink.batches[0]?.meta, { protocol: 'jaeger-thrift', bodyBytes: good.length });
+    const meta = sink.batches[0]?.meta;
+    assert.deepEqual(
+      { protocol: meta?.protocol, bodyBytes: meta?.bodyBytes, format: meta?.format },
+      { protocol: 'jaeger-thrift', bodyBytes: good.length, format: 'jaeger-thrift' },
+    );
+    // The body the write-ahead log keeps is the request's, byte for byte.
+    assert.deepEqual(Buffer.from(meta?.body ?? []), Buffer.from(good));
     assert.deepEqual(
       sink.spans.map((s) => [s.traceId, s.spanId, s.parentSpanId, s.name]),
       [

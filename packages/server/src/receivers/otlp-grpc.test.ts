@@ -84,7 +84,12 @@ describe('OTLP/gRPC receiver', () => {
     assert.ok(response !== undefined);
     assert.equal(ProtobufTraceSerializer.deserializeResponse(response).partialSuccess, undefined);
     assert.equal(sink.batches.length, 1);
-    assert.deepEqual(sink.batches[0]?.meta, { protocol: 'otlp-grpc', bodyBytes: good.length });
+    const meta = sink.batches[0]?.meta;
+    assert.deepEqual(
+      { protocol: meta?.protocol, bodyBytes: meta?.bodyBytes, format: meta?.format },
+      { protocol: 'otlp-grpc', bodyBytes: good.length, format: 'otlp-proto' },
+    );
+    assert.deepEqual(Buffer.from(meta?.body ?? []), Buffer.from(good));
     assert.deepEqual(
       sink.spans.map((s) => s.spanId),
       spans.map((s) => s.spanContext().spanId),

@@ -81,7 +81,12 @@ describe('OTLP/HTTP receiver: success', () => {
     assert.equal(r.headers['content-type'], PROTO);
     assert.deepEqual(partialOf(r), [0, '']);
     assert.equal(sink.batches.length, 1);
-    assert.deepEqual(sink.batches[0]?.meta, { protocol: 'otlp-http', bodyBytes: goodProto.length });
+    const meta = sink.batches[0]?.meta;
+    assert.deepEqual(
+      { protocol: meta?.protocol, bodyBytes: meta?.bodyBytes, format: meta?.format },
+      { protocol: 'otlp-http', bodyBytes: goodProto.length, format: 'otlp-proto' },
+    );
+    assert.deepEqual(Buffer.from(meta?.body ?? []), Buffer.from(goodProto));
     assert.equal(sink.spans.length, spans.length);
     assert.ok(sink.spans.every((s) => s.traceId === traceId));
     assert.deepEqual(

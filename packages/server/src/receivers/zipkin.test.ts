@@ -74,7 +74,12 @@ describe('Zipkin receiver', () => {
     const r = await post(json, 'application/json');
     assert.equal(r.status, 202);
     assert.equal(r.body.length, 0);
-    assert.deepEqual(sink.batches[0]?.meta, { protocol: 'zipkin', bodyBytes: Buffer.byteLength(json) });
+    const meta = sink.batches[0]?.meta;
+    assert.deepEqual(
+      { protocol: meta?.protocol, bodyBytes: meta?.bodyBytes, format: meta?.format },
+      { protocol: 'zipkin', bodyBytes: Buffer.byteLength(json), format: 'zipkin-json' },
+    );
+    assert.equal(Buffer.from(meta?.body ?? []).toString(), json);
     assert.deepEqual(
       sink.spans.map((s) => [s.traceId, s.spanId, s.parentSpanId, s.name]),
       [
