@@ -16,8 +16,8 @@
  * uses), so one SQL condition works over every day.
  */
 
-import type { InstrumentationScope, Resource } from '@traceloom/model';
-import { encodeResource, encodeScope } from './row-codec.ts';
+import type { InstrumentationScope, KeyValue, Resource } from '@traceloom/model';
+import { attrTypeOf, encodeResource, encodeScope } from './row-codec.ts';
 
 /** Number of slot columns (`v0` ... `v23`). */
 export const SLOT_COUNT = 24;
@@ -43,6 +43,11 @@ export interface KeyPlacement {
 /** Nodes of the shape-lookup cache before it is started afresh. */
 const MAX_TRIE_NODES = 200_000;
 
+interface AttrTrie {
+  readonly next: Map<string, Map<string, AttrTrie>>;
+  shape?: Shape;
+}
+
 interface ShapeTrie {
   readonly next: Map<string, ShapeTrie>;
   readonly byTypes: Map<string, Shape>;
@@ -55,6 +60,8 @@ export class Catalog {
   readonly #keySlot = new Map<string, number>();
   #trie: ShapeTrie = { next: new Map(), byTypes: new Map() };
   #trieNodes = 0;
+  #attrTrie: AttrTrie = { next: new Map() };
+  #attrTrieNodes = 0;
   #nextShape = 1;
   readonly #resourceIds = new Map<string, number>();
   readonly #resources = new Map<number, Resource>();
@@ -128,6 +135,45 @@ export class Catalog {
     this.#shapes.set(k, shape);
     this.#shapeById.set(shape.id, shape);
     if (shape.id >= this.#nextShape) this.#nextShape = shape.id + 1;
+  }
+
+  /**
+   * The shape of a span's attributes, found without building any string or array when it is
+   * known: a walk down a trie keyed by each attribute's key, then its type letter.
+   */
+  shapeOfAttributes(attrs: readonly KeyValue[]): Shape {
+    let node = this.#attrTrie;
+    for (let j = 0; j < attrs.length; j++) {
+      const kv = attrs[j]!;
+      let byType = node.next.get(kv.key);
+      if (byType === undefined) {
+        byType = new Map();
+        node.next.set(kv.key, byType);
+      }
+      const t = attrTypeOf(kv.value);
+      let next = byType.get(t);
+      if (next === undefined) {
+        if (this.#attrTrieNodes++ > MAX_TRIE_NODES) {
+          this.#attrTrie = { next: new Map() };
+          this.#attrTrieNodes = 0;
+          return this.#slowShape(attrs);
+        }
+        next = { next: new Map() };
+        byType.set(t, next);
+      }
+      node = next;
+    }
+    if (node.shape === undefined) node.shape = this.#slowShape(attrs);
+    return node.shape;
+  }
+
+  #slowShape(attrs: readonly KeyValue[]): Shape {
+    let types = '';
+    const keys = attrs.map((kv) => {
+      types += attrTypeOf(kv.value);
+      return kv.key;
+    });
+    return this.shapeFor(keys, types).shape;
   }
 
   /** Registers a shape read back from a day file. */

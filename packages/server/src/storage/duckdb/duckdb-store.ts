@@ -55,6 +55,7 @@ import {
 } from '../types.ts';
 import { Catalog, SLOT_COUNT } from './catalog.ts';
 import {
+  attrText,
   decodeAttrs,
   decodeEvents,
   decodeLinks,
@@ -63,6 +64,7 @@ import {
   encodeAttrs,
   encodeEvents,
   encodeLinks,
+  typedOf,
 } from './row-codec.ts';
 
 /** Options of {@link DuckDbStore.open}. */
@@ -233,10 +235,10 @@ class RecentSpans {
 
   /** True when the span was seen recently; otherwise remembers it. */
   seen(spanId: string, traceId: string): boolean {
-    const a = Number.parseInt(spanId.slice(0, 8), 16) | 0;
-    const b = Number.parseInt(spanId.slice(8, 16), 16) | 0;
+    const a = hex32(spanId, 0);
+    const b = hex32(spanId, 8);
     // 0 marks an empty slot: a real key's third word is never 0.
-    const c = Number.parseInt(traceId.slice(24, 32), 16) | 0 || 1;
+    const c = hex32(traceId, 24) || 1;
     const mask = this.#capacity - 1;
     const at = RecentSpans.#find(this.#cur, mask, a, b, c);
     if (at >= 0 || RecentSpans.#find(this.#prev, mask, a, b, c) >= 0) return true;
@@ -261,6 +263,24 @@ class RecentSpans {
     this.#cur[o + 1] = b;
     this.#cur[o + 2] = c;
   }
+}
+
+/** Values of hex digits by character code (ids are checked hex by the receivers). */
+const HEX_VALUE = (() => {
+  const t = new Uint8Array(128);
+  for (let i = 0; i < 10; i++) t[48 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    t[97 + i] = 10 + i;
+    t[65 + i] = 10 + i;
+  }
+  return t;
+})();
+
+/** The 32-bit word of 8 hex digits at `offset`. */
+function hex32(hex: string, offset: number): number {
+  let x = 0;
+  for (let k = 0; k < 8; k++) x = (x << 4) | HEX_VALUE[hex.charCodeAt(offset + k) & 127]!;
+  return x;
 }
 
 function dayName(day: number): string {
@@ -606,21 +626,28 @@ export class DuckDbStore implements TraceStore {
       p.scopes.add(sid);
       if (addOperation(day, service, s.name, s.kind))
         p.newRows.ops.push(`{"service":${JSON.stringify(service)},"name":${JSON.stringify(s.name)},"kind":${s.kind}}`);
-      const ac = encodeAttrs(s.attributes);
-      const { shape } = cat.shapeFor(ac.keys, ac.types);
+      const attrs = s.attributes;
+      const shape = cat.shapeOfAttributes(attrs);
       p.shapes.add(shape.id);
-      // Autocomplete values: every span while the day is young, then a quarter of them.
-      const index = day.indexed++ < FULL_INDEX_SPANS || (i & 3) === 0;
+      // Autocomplete values: every span while the day is young, then one in eight.
+      const index = day.indexed++ < FULL_INDEX_SPANS || (i & 7) === 0;
       let line = `{"t":"${s.traceId}","s":"${s.spanId}","p":"${s.parentSpanId}","sh":${shape.id}`;
       let more: string[] | undefined;
-      for (let j = 0; j < ac.keys.length; j++) {
-        const v = ac.values[j]!;
-        if (index && addAttrValue(day, 0, service, ac.keys[j]!, v, maxValues))
-          p.newRows.attrs.push(attrLine(0, service, ac.keys[j]!, v));
+      let extra: unknown[] | undefined;
+      for (let j = 0; j < attrs.length; j++) {
+        const kv = attrs[j]!;
+        const value = kv.value;
+        const v = typeof value === 'string' ? value : attrText(value);
+        if (index && addAttrValue(day, 0, service, kv.key, v, maxValues))
+          p.newRows.attrs.push(attrLine(0, service, kv.key, v));
         const slot = shape.slots[j]!;
         if (slot >= 0) line += `${SLOT_FIELD[slot]}${JSON.stringify(v)}`;
         else if (more === undefined) more = [v];
         else more.push(v);
+        if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
+          extra ??= [];
+          extra.push(typedOf(value));
+        }
       }
       const start = s.startTimeUnixNano;
       const dur = BigInt.asIntN(64, s.endTimeUnixNano - start);
@@ -639,7 +666,7 @@ export class DuckDbStore implements TraceStore {
       if (s.traceState !== '') line += `,"ts":${JSON.stringify(s.traceState)}`;
       if (s.status.message !== '') line += `,"sm":${JSON.stringify(s.status.message)}`;
       if (more !== undefined) line += `,"am":${JSON.stringify(JSON.stringify(more))}`;
-      if (ac.extra !== null) line += `,"ax":${JSON.stringify(ac.extra)}`;
+      if (extra !== undefined) line += `,"ax":${JSON.stringify(JSON.stringify(extra))}`;
       if (s.droppedAttributesCount !== 0) line += `,"da":${s.droppedAttributesCount}`;
       if (s.droppedEventsCount !== 0) line += `,"de":${s.droppedEventsCount}`;
       if (s.droppedLinksCount !== 0) line += `,"dl":${s.droppedLinksCount}`;

@@ -94,8 +94,9 @@ function textTree(v: AnyValue): TextTree {
 }
 
 /** A value as typed JSON: `[typeLetter, payload]`, recursive for arrays and kvlists. */
-type Typed = [string, unknown];
-function typedOf(v: AnyValue): Typed {
+export type Typed = [string, unknown];
+/** A value as typed JSON (`[typeLetter, payload]`), the form `attr_extra` keeps for arrays and key-value lists. */
+export function typedOf(v: AnyValue): Typed {
   const t = attrTypeOf(v);
   if (t === 'a') return [t, (v as readonly AnyValue[]).map(typedOf)];
   if (t === 'k') return [t, (v as KvListValue).kvlist.map((kv) => [kv.key, typedOf(kv.value)])];
