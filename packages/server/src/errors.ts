@@ -65,6 +65,8 @@ export const StartupErrorCode = {
   LISTEN_FAILED: 'TL_ERR_LISTEN_FAILED',
   /** A flag or `TRACELOOM_*` variable has a value that cannot be used. */
   BAD_CONFIG: 'TL_ERR_BAD_CONFIG',
+  /** The data folder cannot be created or used (permissions, not a folder, in use by another process). */
+  DATA_DIR: 'TL_ERR_DATA_DIR',
 } as const;
 /** A value of {@link StartupErrorCode}. */
 export type StartupErrorCode = (typeof StartupErrorCode)[keyof typeof StartupErrorCode];

@@ -42,7 +42,7 @@ const OPTIONS = {
   host: {
     env: 'TRACELOOM_HOST',
     arg: '<address>',
-    help: 'address the receivers bind (0.0.0.0 to accept from the network)',
+    help: 'address the receivers and the API bind (0.0.0.0 to accept from the network)',
     dflt: DEFAULT_RECEIVER_HOST,
   },
   'max-body': {
@@ -72,7 +72,7 @@ const OPTIONS = {
   'api-port': {
     env: 'TRACELOOM_API_PORT',
     arg: '<port|off>',
-    help: 'port of the query API (/api/v1/...) and the web UI',
+    help: 'port of the query API (/api/v1/...)',
     dflt: '16686',
   },
   'data-dir': {

@@ -1,7 +1,7 @@
 /** The `traceloom` command run as a user runs it: through bin/traceloom.js, in a child process. */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,29 @@ describe('traceloom CLI', () => {
     } finally {
       r.child.kill('SIGKILL');
     }
+  });
+
+  it('exits 1 with TL_ERR_DATA_DIR when the data folder is in use or not a folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tl-cli-shared-'));
+    const quiet = { TRACELOOM_OTLP_GRPC_PORT: 'off', TRACELOOM_ZIPKIN_PORT: 'off', TRACELOOM_JAEGER_PORT: 'off' };
+    const first = run(['--host', '127.0.0.1', '--otlp-http-port', '0'], { ...quiet, TRACELOOM_DATA_DIR: dir });
+    try {
+      await waitFor(first, first.out, /Ctrl-C stops/);
+      const second = run(['--host', '127.0.0.1', '--otlp-http-port', '0'], { ...quiet, TRACELOOM_DATA_DIR: dir });
+      assert.equal(await second.exited, 1);
+      assert.match(
+        second.err(),
+        new RegExp(`TL_ERR_DATA_DIR: .*in use by another process \\(PID ${first.child.pid}\\)`),
+      );
+    } finally {
+      first.child.kill('SIGTERM');
+      await first.exited;
+    }
+    const file = join(dir, 'not-a-folder');
+    writeFileSync(file, 'x');
+    const bad = run(['--otlp-http-port', '0'], { ...quiet, TRACELOOM_DATA_DIR: file });
+    assert.equal(await bad.exited, 1);
+    assert.match(bad.err(), /TL_ERR_DATA_DIR: cannot use the data folder .*not-a-folder: a file is in the way/);
   });
 
   it('exits 1 with the port and the flag to change it when a port is taken', async () => {

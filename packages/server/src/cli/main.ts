@@ -8,7 +8,9 @@
 import { join, resolve } from 'node:path';
 import type { SpanBatch } from '@traceloom/model';
 import { type RunningApiServer, startApiServer } from '../api/native.ts';
-import { StartupError } from '../errors.ts';
+import { StartupError, StartupErrorCode } from '../errors.ts';
+import { ensureDirSync } from '../internal/ensure-dir.ts';
+import { FolderLockedError, lockFolder } from '../internal/pid-lock.ts';
 import { QueryEngine } from '../query/engine.ts';
 import { startReceivers } from '../receivers/index.ts';
 import { consoleLogger } from '../receivers/logger.ts';
@@ -40,6 +42,22 @@ function urlHost(host: string): string {
 }
 
 const fmt = new Intl.NumberFormat('en-US');
+
+/** A clear start-up error for a data folder that cannot be used. */
+function dataDirError(dir: string, e: unknown): StartupError {
+  const msg = e instanceof Error ? e.message : String(e);
+  const code = (e as NodeJS.ErrnoException).code;
+  const holder =
+    e instanceof FolderLockedError ? String(e.pid) : /Conflicting lock is held in .*? \(PID (\d+)\)/.exec(msg)?.[1];
+  let why: string;
+  if (holder !== undefined)
+    why = `it is in use by another process (PID ${holder}); stop it, or start this one with another --data-dir`;
+  else if (code === 'EACCES' || code === 'EPERM')
+    why = 'permission denied; choose a folder this user may write (--data-dir)';
+  else if (code === 'ENOTDIR' || code === 'EEXIST') why = 'a file is in the way; --data-dir must name a folder';
+  else why = `${msg.split('\n')[0]}; check --data-dir`;
+  return new StartupError(StartupErrorCode.DATA_DIR, `cannot use the data folder ${dir}: ${why}`, { cause: e });
+}
 
 /** 604800000 -> '7 days'. */
 function formatAge(ms: number): string {
@@ -76,13 +94,35 @@ async function run(config: CliConfig): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const dataDir = resolve(config.storage.dataDir);
-  const store = await DuckDbStore.open({
-    dataDir,
-    memoryLimit: `${Math.floor(config.storage.memoryLimitBytes / 1024 ** 2)}MiB`,
-    onCommitError: (e) => logger.error('committing spans to the store failed; trying again in 1 s', e),
-  });
-  const wal = await WriteAheadLog.open({ dir: join(dataDir, 'wal') });
-  const durable = await DurableSink.open(wal, store, { logger });
+  let store: DuckDbStore;
+  let durable: DurableSink;
+  let unlock: () => void;
+  try {
+    ensureDirSync(dataDir);
+    unlock = lockFolder(dataDir);
+  } catch (e) {
+    process.stderr.write(`traceloom: ${dataDirError(dataDir, e).message}\n`);
+    process.exit(1);
+  }
+  process.on('exit', unlock);
+  try {
+    store = await DuckDbStore.open({
+      dataDir,
+      memoryLimit: `${Math.floor(config.storage.memoryLimitBytes / 1024 ** 2)}MiB`,
+      onCommitError: (e) => logger.error('committing spans to the store failed; trying again in 1 s', e),
+    });
+  } catch (e) {
+    process.stderr.write(`traceloom: ${dataDirError(dataDir, e).message}\n`);
+    process.exit(1);
+  }
+  try {
+    const wal = await WriteAheadLog.open({ dir: join(dataDir, 'wal') });
+    durable = await DurableSink.open(wal, store, { logger });
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    process.stderr.write(`traceloom: ${dataDirError(join(dataDir, 'wal'), e).message}\n`);
+    process.exit(1);
+  }
   if (durable.stats.replayedRecords > 0) {
     logger.info(
       `replayed ${fmt.format(durable.stats.replayedSpans)} spans from ${durable.stats.replayedRecords} ` +

@@ -5,8 +5,9 @@
  */
 
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensureDirSync } from '../internal/ensure-dir.ts';
 import { OffsetQueue } from './internal/offset-queue.ts';
 import { HEADER_BYTES, type ReadStop, SegmentReader, writeHeader } from './internal/record.ts';
 
@@ -213,7 +214,7 @@ export class WriteAheadLog {
    */
   static async open(options: WalOptions): Promise<WriteAheadLog> {
     const resolved = resolveWalOptions(options);
-    await mkdir(resolved.dir, { recursive: true });
+    ensureDirSync(resolved.dir);
     const released = await readReleased(resolved.dir);
     await unlinkIfPresent(join(resolved.dir, RELEASED_TMP));
     const wal = new WriteAheadLog(resolved, released);

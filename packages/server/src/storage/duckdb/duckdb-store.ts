@@ -32,12 +32,13 @@
  * that range.
  */
 
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { isValidTraceId, type Span, type SpanBatch, StatusCode, serviceNameOf } from '@traceloom/model';
+import { ensureDirSync } from '../../internal/ensure-dir.ts';
 import { decodeCursor, encodeCursor } from '../internal/cursor.ts';
 import {
   type AttributeCondition,
@@ -347,7 +348,7 @@ export class DuckDbStore implements TraceStore {
   /** Opens (or creates) the store in `options.dataDir`, attaching every day file found there. */
   static async open(options: DuckDbStoreOptions): Promise<DuckDbStore> {
     const opts = { ...DEFAULTS, ...options };
-    mkdirSync(opts.dataDir, { recursive: true });
+    ensureDirSync(opts.dataDir);
     const instance = await DuckDBInstance.create(':memory:', {
       memory_limit: opts.memoryLimit,
       threads: String(opts.threads),
