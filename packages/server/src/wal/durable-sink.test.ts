@@ -3,36 +3,26 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EMPTY_SCOPE, type Span, SpanBatch } from '@traceloom/model';
+import { type Span, SpanBatch } from '@traceloom/model';
+import { testResource, testSpan } from '@traceloom/model/testing';
 import { encodeOtlpTraces } from '@traceloom/wire';
 import { type IngestMeta, SinkFullError } from '../receivers/sink.ts';
 import { MemoryStore } from '../storage/memory/memory-store.ts';
 import { DurableSink } from './durable-sink.ts';
 import { WriteAheadLog } from './wal.ts';
 
-const resource = { attributes: [{ key: 'service.name', value: 'svc' }], droppedAttributesCount: 0, schemaUrl: '' };
+const resource = testResource('svc');
 
 function spans(trace: number, n: number): Span[] {
-  return Array.from({ length: n }, (_, i) => ({
-    traceId: trace.toString(16).padStart(32, '0'),
-    spanId: (i + 1).toString(16).padStart(16, '0'),
-    parentSpanId: '',
-    traceState: '',
-    flags: 1,
-    name: 'op',
-    kind: 1,
-    startTimeUnixNano: 1_000_000_000n + BigInt(i),
-    endTimeUnixNano: 1_000_000_500n + BigInt(i),
-    attributes: [],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { code: 0, message: '' },
-    resource,
-    scope: EMPTY_SCOPE,
-  }));
+  return Array.from({ length: n }, (_, i) =>
+    testSpan({
+      traceId: trace.toString(16).padStart(32, '0'),
+      spanId: (i + 1).toString(16).padStart(16, '0'),
+      startTimeUnixNano: 1_000_000_000n + BigInt(i),
+      endTimeUnixNano: 1_000_000_500n + BigInt(i),
+      resource,
+    }),
+  );
 }
 
 function request(s: Span[]): [SpanBatch, IngestMeta] {
