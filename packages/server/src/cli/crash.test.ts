@@ -4,19 +4,18 @@
  * whose request was answered with success must be stored, and no span twice.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Span } from '@traceloom/model';
 import { testResource, testSpan } from '@traceloom/model/testing';
 import { encodeOtlpTraces } from '@traceloom/wire';
 import { DuckDbStore } from '../storage/duckdb/duckdb-store.ts';
+import { runCli, waitForOutput } from './fixtures/cli-process.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/traceloom.js', import.meta.url));
 const SPANS_PER_TRACE = 8;
 const TRACES_PER_REQUEST = 16;
 
@@ -28,45 +27,15 @@ interface Server {
 }
 
 async function startServer(dataDir: string): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    [BIN, '--host', '127.0.0.1', '--otlp-http-port', '0', '--log-interval', '0', '--log-level', 'warn'],
-    {
-      env: {
-        ...process.env,
-        TRACELOOM_DATA_DIR: dataDir,
-        TRACELOOM_API_PORT: 'off',
-        TRACELOOM_OTLP_GRPC_PORT: 'off',
-        TRACELOOM_ZIPKIN_PORT: 'off',
-        TRACELOOM_JAEGER_PORT: 'off',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code, signal) => {
-      if (signal !== null) err += `\n(killed by ${signal})`;
-      resolve(code);
-    }),
-  );
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (c: Buffer) => {
-    err += c.toString();
+  const p = runCli(['--host', '127.0.0.1', '--otlp-http-port', '0', '--log-interval', '0', '--log-level', 'warn'], {
+    TRACELOOM_DATA_DIR: dataDir,
+    TRACELOOM_API_PORT: 'off',
+    TRACELOOM_OTLP_GRPC_PORT: 'off',
+    TRACELOOM_ZIPKIN_PORT: 'off',
+    TRACELOOM_JAEGER_PORT: 'off',
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${err}`)), 30_000);
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /OTLP\/HTTP {2}http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    void exited.then((code) => reject(new Error(`server exited with ${code}:\n${out}\n${err}`)));
-  });
-  return { child, port, exited, output: () => `${out}\n${err}` };
+  const m = await waitForOutput(p, p.out, /OTLP\/HTTP {2}http:\/\/127\.0\.0\.1:(\d+)/);
+  return { child: p.child, port: Number(m[1]), exited: p.exited, output: () => `${p.out()}\n${p.err()}` };
 }
 
 const resource = testResource('crash-test');

@@ -6,20 +6,19 @@
  * them after a clean stop and a restart on the same data folder.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type Context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ApiErrorBody } from '../api/native.ts';
 import type { AttributeJson, SpanJson, TraceJson, TraceSummaryJson } from '../query/trace-json.ts';
+import { runCli, waitForOutput } from './fixtures/cli-process.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/traceloom.js', import.meta.url));
 const FRONTEND = 'e2e-frontend';
 const CHECKOUT = 'e2e-checkout';
 /** The slow trace's root: long enough to stand apart from everything else at `1s`. */
@@ -35,47 +34,17 @@ interface Server {
 
 /** Starts the CLI on free ports with only the OTLP/HTTP receiver and the API on. */
 async function startServer(dataDir: string): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'start', '--host', '127.0.0.1', '--otlp-http-port', '0', '--log-interval', '0'],
-    {
-      env: {
-        ...process.env,
-        TRACELOOM_DATA_DIR: dataDir,
-        TRACELOOM_API_PORT: '0',
-        // Fixed default ports could clash with other tests running at the same time.
-        TRACELOOM_OTLP_GRPC_PORT: 'off',
-        TRACELOOM_ZIPKIN_PORT: 'off',
-        TRACELOOM_JAEGER_PORT: 'off',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    out += c.toString();
+  const p = runCli(['start', '--host', '127.0.0.1', '--otlp-http-port', '0', '--log-interval', '0'], {
+    TRACELOOM_DATA_DIR: dataDir,
+    TRACELOOM_API_PORT: '0',
+    // Fixed default ports could clash with other tests running at the same time.
+    TRACELOOM_OTLP_GRPC_PORT: 'off',
+    TRACELOOM_ZIPKIN_PORT: 'off',
+    TRACELOOM_JAEGER_PORT: 'off',
   });
-  child.stderr?.on('data', (c: Buffer) => {
-    err += c.toString();
-  });
-  let done = false;
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code, signal) => {
-      done = true;
-      if (signal !== null) err += `\n(killed by ${signal})`;
-      resolve(code);
-    }),
-  );
-  const output = () => `${out}\n${err}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const otlp = /OTLP\/HTTP {2}(http:\/\/127\.0\.0\.1:\d+\/v1\/traces)/.exec(out);
-    const api = /Query API:\n {2}(http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/services/.exec(out);
-    if (otlp !== null && api !== null) return { child, otlpUrl: otlp[1]!, api: api[1]!, exited, output };
-    if (done || Date.now() > deadline) assert.fail(`the server did not start:\n${output()}`);
-    await sleep(25);
-  }
+  const otlp = await waitForOutput(p, p.out, /OTLP\/HTTP {2}(http:\/\/127\.0\.0\.1:\d+\/v1\/traces)/);
+  const api = await waitForOutput(p, p.out, /Query API:\n {2}(http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/services/);
+  return { child: p.child, otlpUrl: otlp[1]!, api: api[1]!, exited: p.exited, output: () => `${p.out()}\n${p.err()}` };
 }
 
 function sleep(ms: number): Promise<void> {

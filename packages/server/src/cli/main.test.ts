@@ -1,56 +1,20 @@
 /** The `traceloom` command run as a user runs it: through bin/traceloom.js, in a child process. */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { send } from '../receivers/fixtures/http.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/traceloom.js', import.meta.url));
-
-interface Run {
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exited: Promise<number | null>;
-}
+import { type CliProcess, runCli, waitForOutput } from './fixtures/cli-process.ts';
 
 /** Every run keeps its data in a fresh temporary folder, never in the working directory. */
-function run(args: string[], env: Record<string, string> = {}): Run {
+function run(args: string[], env: Record<string, string> = {}): CliProcess {
   const dataDir = mkdtempSync(join(tmpdir(), 'tl-cli-'));
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, TRACELOOM_DATA_DIR: dataDir, TRACELOOM_API_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    err += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, out: () => out, err: () => err, exited };
+  return runCli(args, { TRACELOOM_DATA_DIR: dataDir, TRACELOOM_API_PORT: '0', ...env });
 }
 
-/** Waits until `text()` matches `re` (or the child exits / 20 s pass), returning the match. */
-async function waitFor(r: Run, text: () => string, re: RegExp): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + 20_000;
-  let done = false;
-  void r.exited.then(() => {
-    done = true;
-  });
-  for (;;) {
-    const m = re.exec(text());
-    if (m !== null) return m;
-    if (done || Date.now() > deadline) assert.fail(`no ${re} in output:\n${r.out()}\n${r.err()}`);
-    await new Promise((res) => setTimeout(res, 25));
-  }
-}
+const waitFor = (r: CliProcess, text: () => string, re: RegExp) => waitForOutput(r, text, re, 20_000);
 
 describe('traceloom CLI', () => {
   it('prints where to send data, counts what arrives, and stops cleanly on SIGTERM', async () => {
