@@ -39,6 +39,7 @@ import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { isValidTraceId, type Span, type SpanBatch, StatusCode, serviceNameOf } from '@traceloom/model';
 import { ensureDirSync } from '../../internal/ensure-dir.ts';
+import { attributeText } from '../internal/attr-text.ts';
 import { decodeCursor, encodeCursor } from '../internal/cursor.ts';
 import {
   type AttributeCondition,
@@ -56,7 +57,6 @@ import {
 } from '../types.ts';
 import { Catalog, SLOT_COUNT } from './catalog.ts';
 import {
-  attrText,
   decodeAttrs,
   decodeEvents,
   decodeLinks,
@@ -638,7 +638,7 @@ export class DuckDbStore implements TraceStore {
       for (let j = 0; j < attrs.length; j++) {
         const kv = attrs[j]!;
         const value = kv.value;
-        const v = typeof value === 'string' ? value : attrText(value);
+        const v = typeof value === 'string' ? value : attributeText(value);
         if (index && addAttrValue(day, 0, service, kv.key, v, maxValues))
           p.newRows.attrs.push(attrLine(0, service, kv.key, v));
         const slot = shape.slots[j]!;

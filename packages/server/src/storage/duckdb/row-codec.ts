@@ -20,7 +20,7 @@ import type {
   SpanEvent,
   SpanLink,
 } from '@traceloom/model';
-import { isKvList } from '@traceloom/model';
+import { attributeText } from '../internal/attr-text.ts';
 
 /** Type letters of `attr_types`. */
 export const AttrType = {
@@ -53,46 +53,6 @@ export function attrTypeOf(v: AnyValue): string {
   }
 }
 
-function bytesToBase64(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
-}
-
-function doubleText(n: number): string {
-  return Object.is(n, -0) ? '-0' : String(n);
-}
-
-/**
- * The text form of a value: what `=`, `!=` and regular expressions compare,
- * and what attribute-value autocomplete lists.
- */
-export function attrText(v: AnyValue): string {
-  switch (typeof v) {
-    case 'string':
-      return v;
-    case 'boolean':
-      return v ? 'true' : 'false';
-    case 'bigint':
-      return v.toString();
-    case 'number':
-      return doubleText(v);
-    default:
-      if (v === null) return '';
-      if (v instanceof Uint8Array) return bytesToBase64(v);
-      return JSON.stringify(textTree(v));
-  }
-}
-
-type TextTree = string | TextTree[] | { [k: string]: TextTree };
-function textTree(v: AnyValue): TextTree {
-  if (Array.isArray(v)) return (v as readonly AnyValue[]).map(textTree);
-  if (isKvList(v)) {
-    const o: { [k: string]: TextTree } = {};
-    for (const kv of v.kvlist) o[kv.key] = textTree(kv.value);
-    return o;
-  }
-  return attrText(v);
-}
-
 /** A value as typed JSON: `[typeLetter, payload]`, recursive for arrays and kvlists. */
 export type Typed = [string, unknown];
 /** A value as typed JSON (`[typeLetter, payload]`), the form `attr_extra` keeps for arrays and key-value lists. */
@@ -100,7 +60,7 @@ export function typedOf(v: AnyValue): Typed {
   const t = attrTypeOf(v);
   if (t === 'a') return [t, (v as readonly AnyValue[]).map(typedOf)];
   if (t === 'k') return [t, (v as KvListValue).kvlist.map((kv) => [kv.key, typedOf(kv.value)])];
-  return [t, attrText(v)];
+  return [t, attributeText(v)];
 }
 
 /** Parses a scalar's text form back into its value. */
@@ -151,7 +111,7 @@ export function encodeAttrs(attrs: readonly KeyValue[]): AttrColumns {
     const t = attrTypeOf(kv.value);
     keys[i] = kv.key;
     types += t;
-    values[i] = attrText(kv.value);
+    values[i] = attributeText(kv.value);
     if (t === 'a' || t === 'k') {
       extra ??= [];
       extra.push(typedOf(kv.value));
