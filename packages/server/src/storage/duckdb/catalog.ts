@@ -48,18 +48,11 @@ interface AttrTrie {
   shape?: Shape;
 }
 
-interface ShapeTrie {
-  readonly next: Map<string, ShapeTrie>;
-  readonly byTypes: Map<string, Shape>;
-}
-
 /** The store's registry of shapes, resources and scopes. */
 export class Catalog {
   readonly #shapes = new Map<string, Shape>();
   readonly #shapeById = new Map<number, Shape>();
   readonly #keySlot = new Map<string, number>();
-  #trie: ShapeTrie = { next: new Map(), byTypes: new Map() };
-  #trieNodes = 0;
   #attrTrie: AttrTrie = { next: new Map() };
   #attrTrieNodes = 0;
   #nextShape = 1;
@@ -77,31 +70,9 @@ export class Catalog {
 
   /** The shape of a key sequence, created when new (`isNew` tells the caller to persist it). */
   shapeFor(keys: readonly string[], types: string): { shape: Shape; isNew: boolean } {
-    // A trie over the keys finds a known shape without building a string per span (the
-    // decoder hands out the same key strings again, so each step is a cheap map lookup).
-    // A cache only: reset when data with ever-new keys has grown it too far.
-    if (this.#trieNodes > MAX_TRIE_NODES) {
-      this.#trie = { next: new Map(), byTypes: new Map() };
-      this.#trieNodes = 0;
-    }
-    let node = this.#trie;
-    for (const key of keys) {
-      let next = node.next.get(key);
-      if (next === undefined) {
-        next = { next: new Map(), byTypes: new Map() };
-        node.next.set(key, next);
-        this.#trieNodes++;
-      }
-      node = next;
-    }
-    const cached = node.byTypes.get(types);
-    if (cached !== undefined) return { shape: cached, isNew: false };
     const k = keys.length === 0 ? types : `${types}\u0002${keys.join('\u0001')}`;
     const known = this.#shapes.get(k);
-    if (known !== undefined) {
-      node.byTypes.set(types, known);
-      return { shape: known, isNew: false };
-    }
+    if (known !== undefined) return { shape: known, isNew: false };
     // First the keys that have a slot of their own, then the rest in the free slots.
     const used = new Set<number>();
     const slots = new Array<number>(keys.length).fill(Number.NaN);
@@ -127,7 +98,6 @@ export class Catalog {
     });
     const shape: Shape = { id: this.#nextShape++, types, keys: [...keys], slots };
     this.#addShape(k, shape);
-    node.byTypes.set(types, shape);
     return { shape, isNew: true };
   }
 

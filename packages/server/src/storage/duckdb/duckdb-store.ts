@@ -317,8 +317,6 @@ export class DuckDbStore implements TraceStore {
   readonly #catalog = new Catalog();
   /** JSON text of service and span names, reused across batches. */
   readonly #jsonCache = new Map<string, string>();
-  /** Where commit time goes: building the load files in JavaScript, DuckDB inserting, DuckDB committing. */
-  readonly commitStats = { commits: 0, spans: 0, buildMs: 0, insertMs: 0, commitMs: 0 };
   #pending: Pending[] = [];
   #pendingSpans = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -741,13 +739,11 @@ export class DuckDbStore implements TraceStore {
   }
 
   async #commitDay(day: Day, preps: readonly { position: bigint | undefined; p: PreparedDay }[]): Promise<void> {
-    const t0 = performance.now();
     const a = day.alias;
     const cat = this.#catalog;
     const maxValues = this.#opts.maxValuesPerKey;
     let position = 0n;
     const texts: string[] = [];
-    let spanCount = 0;
     const parts = new Map<string, PartAcc>();
     const resourceIds = new Set<number>();
     const scopeIds = new Set<number>();
@@ -761,10 +757,7 @@ export class DuckDbStore implements TraceStore {
         if (pos <= day.position) continue; // replayed, already committed
         if (pos > position) position = pos;
       }
-      if (p.count > 0) {
-        texts.push(p.lines);
-        spanCount += p.count;
-      }
+      if (p.count > 0) texts.push(p.lines);
       for (const id of p.resources) if (!day.resources.has(id)) resourceIds.add(id);
       for (const id of p.scopes) if (!day.scopes.has(id)) scopeIds.add(id);
       for (const id of p.shapes) if (!day.shapes.has(id)) shapeIds.add(id);
@@ -822,7 +815,6 @@ export class DuckDbStore implements TraceStore {
       const shapeFile = newShapes.length > 0 ? await file(newShapes) : '';
       const opsFile = newOps.length > 0 ? await file(newOps) : '';
       const attrFile = newAttrs.length > 0 ? await file(newAttrs) : '';
-      const t1 = performance.now();
       await c.run('BEGIN TRANSACTION');
       try {
         if (spansFile !== '') {
@@ -873,15 +865,7 @@ export class DuckDbStore implements TraceStore {
           await c.run(`DELETE FROM ${a}.meta`);
           await c.run(`INSERT INTO ${a}.meta VALUES (${position})`);
         }
-        const t2 = performance.now();
         await c.run('COMMIT');
-        const t3 = performance.now();
-        const cs = this.commitStats;
-        cs.commits++;
-        cs.spans += spanCount;
-        cs.buildMs += t1 - t0;
-        cs.insertMs += t2 - t1;
-        cs.commitMs += t3 - t2;
       } catch (e) {
         await c.run('ROLLBACK').catch(() => undefined);
         throw e;
