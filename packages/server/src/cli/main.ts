@@ -6,7 +6,6 @@
  */
 
 import { join, resolve } from 'node:path';
-import type { SpanBatch } from '@traceloom/model';
 import { type RunningApiServer, startApiServer } from '../api/native.ts';
 import { StartupError, StartupErrorCode } from '../errors.ts';
 import { ensureDirSync } from '../internal/ensure-dir.ts';
@@ -14,26 +13,11 @@ import { FolderLockedError, lockFolder } from '../internal/pid-lock.ts';
 import { QueryEngine } from '../query/engine.ts';
 import { startReceivers } from '../receivers/index.ts';
 import { consoleLogger } from '../receivers/logger.ts';
-import type { IngestMeta, IngestProtocol, SpanSink } from '../receivers/sink.ts';
+import type { IngestProtocol } from '../receivers/sink.ts';
 import { DuckDbStore } from '../storage/duckdb/duckdb-store.ts';
 import { DurableSink } from '../wal/durable-sink.ts';
 import { WriteAheadLog } from '../wal/wal.ts';
 import { type CliConfig, helpText, parseCli } from './args.ts';
-
-/** Counts what passes through to the durable sink, for the periodic log line. */
-class CountedSink implements SpanSink {
-  spans = 0;
-  readonly byProtocol = new Map<IngestProtocol, number>();
-  readonly #next: SpanSink;
-  constructor(next: SpanSink) {
-    this.#next = next;
-  }
-  async write(batch: SpanBatch, meta: IngestMeta): Promise<void> {
-    await this.#next.write(batch, meta);
-    this.spans += batch.length;
-    this.byProtocol.set(meta.protocol, (this.byProtocol.get(meta.protocol) ?? 0) + batch.length);
-  }
-}
 
 /** A host as it goes into a URL: wildcard addresses become localhost, IPv6 gets brackets. */
 function urlHost(host: string): string {
@@ -129,7 +113,6 @@ async function run(config: CliConfig): Promise<void> {
         'write-ahead log records',
     );
   }
-  const sink = new CountedSink(durable);
   const engine = new QueryEngine(store);
   let receivers: Awaited<ReturnType<typeof startReceivers>>;
   let api: RunningApiServer | undefined;
@@ -137,7 +120,7 @@ async function run(config: CliConfig): Promise<void> {
     if (config.api !== false) {
       api = await startApiServer(engine, { host: config.receivers.host, port: config.api.port, logger });
     }
-    receivers = await startReceivers(sink, { ...config.receivers, logger });
+    receivers = await startReceivers(durable, { ...config.receivers, logger });
   } catch (e) {
     if (e instanceof StartupError) {
       process.stderr.write(`traceloom: ${e.message}\n`);
@@ -174,27 +157,31 @@ async function run(config: CliConfig): Promise<void> {
   process.stdout.write(lines.join('\n'));
 
   let lastSpans = 0;
-  let lastByProtocol = new Map(sink.byProtocol);
+  // What the receivers counted as accepted (after the durable sink took it), per protocol.
+  const byProtocol = stats.acceptedSpans;
+  const acceptedTotal = () => [...byProtocol.values()].reduce((a, b) => a + b, 0);
+  let lastByProtocol = new Map(byProtocol);
   let lastRejected = 0;
   const rejectedTotal = () => [...stats.rejectedSpans.values()].reduce((a, b) => a + b, 0);
   const report = (final: boolean) => {
     const rejected = rejectedTotal();
-    if (!final && sink.spans === lastSpans && rejected === lastRejected) return;
+    const total = acceptedTotal();
+    if (!final && total === lastSpans && rejected === lastRejected) return;
     const seconds = config.logIntervalMs / 1000;
-    const got = sink.spans - lastSpans;
-    const recent = perProtocol(sink.byProtocol, lastByProtocol);
+    const got = total - lastSpans;
+    const recent = perProtocol(byProtocol, lastByProtocol);
     const drop = rejected > lastRejected ? `; dropped ${fmt.format(rejected - lastRejected)} with bad ids` : '';
     if (final) {
-      const by = perProtocol(sink.byProtocol);
-      logger.info(`stopped; received ${fmt.format(sink.spans)} spans in total${by === '' ? '' : ` (${by})`}`);
+      const by = perProtocol(byProtocol);
+      logger.info(`stopped; received ${fmt.format(total)} spans in total${by === '' ? '' : ` (${by})`}`);
     } else {
       logger.info(
         `received ${fmt.format(got)} spans in the last ${seconds}s${recent === '' ? '' : ` (${recent})`}${drop}; ` +
-          `${fmt.format(sink.spans)} in total`,
+          `${fmt.format(total)} in total`,
       );
     }
-    lastSpans = sink.spans;
-    lastByProtocol = new Map(sink.byProtocol);
+    lastSpans = total;
+    lastByProtocol = new Map(byProtocol);
     lastRejected = rejected;
   };
   const timer = config.logIntervalMs > 0 ? setInterval(() => report(false), config.logIntervalMs) : undefined;
