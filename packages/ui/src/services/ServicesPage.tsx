@@ -1,0 +1,4 @@
+/** The services page (placeholder until the analytics pages land). */
+export function ServicesPage() {
+  return <p>services</p>;
+}
