@@ -68,7 +68,7 @@ function toNanos(t: HrTime): bigint {
  * resource and scope objects shared as the SDK shares them (one per provider,
  * one per tracer).
  */
-function toModelSpans(readable: readonly ReadableSpan[]): Span[] {
+export function toModelSpans(readable: readonly ReadableSpan[]): Span[] {
   const resources = new Map<object, Resource>();
   const scopes = new Map<object, InstrumentationScope>();
   return readable.map((r) => {
@@ -148,7 +148,7 @@ class Collector implements SpanProcessor {
  * export cost). Ids differ from the originals (our tracer makes new span ids
  * under the original trace and parent ids); the content is the same.
  */
-function replayThroughOurSdk(readable: readonly ReadableSpan[]): FinishedSpan[] {
+export function replayThroughOurSdk(readable: readonly ReadableSpan[]): FinishedSpan[] {
   const collector = new Collector();
   const providers = new Map<object, TracerProvider>();
   for (const r of readable) {

@@ -225,6 +225,21 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
     return list;
   }
 
+  /**
+   * The attributes as `[key, value, ...]` with numbers still plain (the wire
+   * encoder's `FlatAttributes`), so that exporting a span does not build
+   * the typed list; undefined when there are none.
+   */
+  get flatAttributes(): readonly unknown[] | undefined {
+    const flat = this.#flat;
+    if (flat === undefined) return undefined;
+    if (flat.length !== this.#compactedLength) {
+      compact(flat);
+      this.#compactedLength = flat.length;
+    }
+    return flat;
+  }
+
   #set(key: string, raw: AttributeValue): void {
     if (typeof key !== 'string' || key.length === 0) {
       diag.warn(`traceloom: span "${this.name}": dropped an attribute with an empty or non-string key`);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EMPTY_RESOURCE, EMPTY_SCOPE, type Span, UNSET_STATUS } from '@traceloom/model';
+import { type AnyValue, EMPTY_RESOURCE, EMPTY_SCOPE, type KeyValue, type Span, UNSET_STATUS } from '@traceloom/model';
 import fc from 'fast-check';
 import { WireDecodeError, WireErrorCode } from '../errors.ts';
 import { ProtoWriter } from '../internal/proto-writer.ts';
 import { assertSameSpans, assertSharing, decodesOrRejects, groupedOrder, rejects } from './fixtures/assert.ts';
 import { arbSpans, baseSpan, EVERY_VALUE, sampleSpans } from './fixtures/spans.ts';
-import { decodeOtlpTraces, encodeOtlpTraces } from './proto.ts';
+import { decodeOtlpTraces, encodeOtlpTraces, type FlatAttributes } from './proto.ts';
 
 /** A message built by hand: `build` writes the fields of one span, wrapped in TracesData > ResourceSpans > ScopeSpans. */
 function oneSpan(build: (w: ProtoWriter) => void): Uint8Array {
@@ -382,6 +382,54 @@ describe('OTLP protobuf before 0.15 (instrumentation_library_spans)', () => {
     assert.deepEqual(
       decodeOtlpTraces(w.finish()).map((s) => s.name),
       ['current'],
+    );
+  });
+});
+
+describe('OTLP protobuf encode: flat attribute lists', () => {
+  /** The model value a flat list's entry stands for (integers below 2^63 in magnitude are int64). */
+  const typed = (v: unknown): AnyValue =>
+    typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63 ? BigInt(v) : (v as AnyValue);
+  const withFlat = (flat: unknown[]): Span & FlatAttributes => ({ ...baseSpan(), flatAttributes: flat });
+  const withTyped = (flat: unknown[]): Span => {
+    const attributes: KeyValue[] = [];
+    for (let i = 0; i < flat.length; i += 2) attributes.push({ key: flat[i] as string, value: typed(flat[i + 1]) });
+    return { ...baseSpan(), attributes };
+  };
+
+  it('writes the bytes the typed list would, for every kind of value', () => {
+    const flat = [
+      ...['zero', 0, 'negzero', -0, 'small', 127, 'mid', 300000, 'big', 2 ** 40, 'neg', -5, 'max', 2 ** 53 - 1],
+      ...['huge', 2 ** 63, 'frac', 1.5, 'nan', Number.NaN, 'inf', Number.POSITIVE_INFINITY, 'bool', true],
+      ...['ascii', 'GET', 'utf8', 'grüße ✓', 'long', 'x'.repeat(300), '', 'empty key', 'bytes', new Uint8Array([1, 2])],
+      ...['list', [1n, 'a', 2.5], 'kv', { kvlist: [{ key: 'k', value: 3n }] }, 'null', null],
+    ];
+    const a = encodeOtlpTraces([withFlat(flat)]);
+    const b = encodeOtlpTraces([withTyped(flat)]);
+    assert.deepEqual(Buffer.from(a), Buffer.from(b));
+    const back = decodeOtlpTraces(a)[0]!;
+    assert.equal(back.attributes.length, flat.length / 2);
+    assert.equal(back.attributes.find((kv) => kv.key === 'big')?.value, 2n ** 40n);
+    assert.equal(back.attributes.find((kv) => kv.key === 'negzero')?.value, 0n);
+    assert.equal(back.attributes.find((kv) => kv.key === 'huge')?.value, 2 ** 63);
+  });
+
+  it('agrees with the typed list on random lists', () => {
+    const scalar = fc.oneof(
+      fc.string(),
+      fc.boolean(),
+      fc.integer(),
+      fc.double(),
+      fc.constantFrom(2 ** 62, -(2 ** 62), 2 ** 63, 0x0fffffff, 0x10000000),
+    );
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.tuple(fc.string(), scalar), { selector: (p) => p[0] }), (pairs) => {
+        const flat = pairs.flat();
+        const a = Buffer.from(encodeOtlpTraces([withFlat(flat)]));
+        const b = Buffer.from(encodeOtlpTraces([withTyped(flat)]));
+        assert.deepEqual(a, b);
+      }),
+      { numRuns: 300 },
     );
   });
 });

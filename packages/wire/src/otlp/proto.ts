@@ -27,6 +27,19 @@ import { readUtf8, Utf8Cache } from '../internal/utf8.ts';
 import { InternTable } from './intern.ts';
 import { EMPTY_LIST, groupSpans, MAX_ANY_VALUE_DEPTH, makeStatus } from './shared.ts';
 
+/**
+ * A span handed to {@link encodeOtlpTraces} may also offer its attributes as a
+ * flat list `[key, value, key, value, ...]` of distinct keys. Values are the
+ * model's {@link AnyValue}s, except that a top-level `number` is plain: an
+ * integer below 2^63 in magnitude stands for an int64 (as the `bigint` the
+ * model would hold), any other number for a double. The encoder then writes
+ * the attributes without building `KeyValue` objects; the list must describe
+ * exactly what `attributes` returns. Traceloom's SDK spans offer it.
+ */
+export interface FlatAttributes {
+  readonly flatAttributes?: readonly unknown[] | undefined;
+}
+
 /** Which field numbers a message knows, with their wire types, for error messages and wire-type checks. */
 interface MessageFields {
   readonly name: string;
@@ -809,7 +822,9 @@ function writeSpan(w: ProtoWriter, s: Span): void {
     w.tag(8, I64);
     w.fixed64(s.endTimeUnixNano);
   }
-  writeKeyValues(w, 9, s.attributes);
+  const flat = (s as FlatAttributes).flatAttributes;
+  if (flat !== undefined) writeFlatKeyValues(w, 9, flat);
+  else writeKeyValues(w, 9, s.attributes);
   if (s.droppedAttributesCount !== 0) {
     w.tag(10, VARINT);
     w.uint(s.droppedAttributesCount);
@@ -876,28 +891,52 @@ function writeSpan(w: ProtoWriter, s: Span): void {
 function writeKeyValues(w: ProtoWriter, field: number, kvs: readonly KeyValue[]): void {
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
-    if (!writeShortKeyValue(w, field, kv)) {
+    if (!writeShortKeyValue(w, field, kv.key, kv.value, false)) {
       const m = w.fork(field);
-      writeKeyValueBody(w, kv);
+      writeKeyValueBody(w, kv.key, kv.value);
       w.join(m);
     }
   }
 }
 
 /**
+ * Writes a {@link FlatAttributes} list: the same bytes {@link writeKeyValues} writes for the
+ * `KeyValue`s it stands for, without building them.
+ */
+function writeFlatKeyValues(w: ProtoWriter, field: number, flat: readonly unknown[]): void {
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const key = flat[i] as string;
+    const raw = flat[i + 1];
+    if (typeof raw === 'number') {
+      const isInt = Number.isInteger(raw) && raw > -INT64_LIMIT && raw < INT64_LIMIT;
+      if (writeShortKeyValue(w, field, key, raw, isInt)) continue;
+      const m = w.fork(field);
+      writeKeyValueBody(w, key, isInt ? BigInt(raw) : raw);
+      w.join(m);
+    } else if (!writeShortKeyValue(w, field, key, raw as AnyValue, false)) {
+      const m = w.fork(field);
+      writeKeyValueBody(w, key, raw as AnyValue);
+      w.join(m);
+    }
+  }
+}
+
+/** 2^63: integers of a {@link FlatAttributes} list below it in magnitude are int64s. */
+const INT64_LIMIT = 2 ** 63;
+
+/**
  * The usual attribute in one go: an ASCII key and an ASCII string, a small
  * non-negative int, a bool or a double, all of it under 128 bytes, so every
  * length is one byte and known from the string lengths before writing. The
  * generic path (fork/join per message, a call per field) costs about twice
- * as much. Returns false, having written nothing, for anything else.
+ * as much. A `number` is a double unless `intNumber` says it is an integer
+ * to write as an int64. Returns false, having written nothing, for anything else.
  */
-function writeShortKeyValue(w: ProtoWriter, field: number, kv: KeyValue): boolean {
-  const key = kv.key;
-  const value = kv.value;
+function writeShortKeyValue(w: ProtoWriter, field: number, key: string, value: AnyValue, intNumber: boolean): boolean {
   const kLen = key.length;
   // Bytes of the AnyValue member (tag + payload), and the int when it is one.
   let member: number;
-  let intValue = 0;
+  let intValue = -1;
   switch (typeof value) {
     case 'string':
       member = 2 + value.length;
@@ -911,7 +950,12 @@ function writeShortKeyValue(w: ProtoWriter, field: number, kv: KeyValue): boolea
       member = 2;
       break;
     case 'number':
-      member = 9;
+      if (intNumber) {
+        // -0 is the integer 0, as it is for the model's list (BigInt(-0) is 0n).
+        if (!(value > -1 && value < 0x10000000)) return false;
+        intValue = value === 0 ? 0 : value;
+        member = intValue < 0x80 ? 2 : intValue < 0x4000 ? 3 : intValue < 0x200000 ? 4 : 5;
+      } else member = 9;
       break;
     default:
       return false;
@@ -949,7 +993,7 @@ function writeShortKeyValue(w: ProtoWriter, field: number, kv: KeyValue): boolea
       buf[p + i] = c;
     }
     p += n;
-  } else if (typeof value === 'bigint') {
+  } else if (intValue >= 0) {
     buf[p++] = T3_VARINT;
     let v = intValue;
     while (v > 0x7f) {
@@ -970,12 +1014,12 @@ function writeShortKeyValue(w: ProtoWriter, field: number, kv: KeyValue): boolea
   return true;
 }
 
-function writeKeyValueBody(w: ProtoWriter, kv: KeyValue): void {
-  if (kv.key !== '') w.stringField(1, kv.key);
+function writeKeyValueBody(w: ProtoWriter, key: string, value: AnyValue): void {
+  if (key !== '') w.stringField(1, key);
   // An absent value field decodes as an AnyValue with nothing set, which is what `null` means.
-  if (kv.value !== null) {
+  if (value !== null) {
     const m = w.fork(2);
-    writeAnyValueBody(w, kv.value);
+    writeAnyValueBody(w, value);
     w.join(m);
   }
 }
