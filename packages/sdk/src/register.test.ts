@@ -9,6 +9,7 @@ import { RecordingSink } from '../../server/src/receivers/sink.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+// dist/register.js is built by `npm run build:sdk`, which `npm test` runs first (pretest).
 test('node --import @traceloom/sdk/register traces an unmodified app and exports to OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
   const sink = new RecordingSink();
   const receivers = await startReceivers(sink, {
@@ -21,7 +22,7 @@ test('node --import @traceloom/sdk/register traces an unmodified app and exports
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', '--import', '@traceloom/sdk/register', join(here, 'fixtures', 'register-app.ts')],
+        ['--import', '@traceloom/sdk/register', join(here, 'fixtures', 'register-app.mjs')],
         {
           env: {
             ...process.env,
