@@ -18,7 +18,7 @@ import { useData } from './use-data.ts';
 import './analytics.css';
 
 const KIND_CHOICES: readonly { readonly value: string; readonly label: string; readonly kinds: string[] }[] = [
-  { value: '', label: 'Entry spans (server, consumer)', kinds: [] },
+  { value: '', label: 'Entry spans (server, consumer)', kinds: ['server', 'consumer'] },
   { value: 'client', label: 'Outgoing calls (client, producer)', kinds: ['client', 'producer'] },
   { value: 'internal', label: 'Internal spans', kinds: ['internal'] },
 ];
@@ -84,7 +84,7 @@ function Charts(props: { readonly red: RedSeries; readonly service: string; read
           title="error percentage"
           timestamps={timestamps}
           series={errors}
-          format={(v) => `${v.toFixed(v < 10 ? 1 : 0)}%`}
+          format={(v) => (v === 0 ? '0%' : `${v.toFixed(v < 10 ? 1 : 0)}%`)}
           utc={utc}
           onPick={open({ errors: 'true' })}
         />
