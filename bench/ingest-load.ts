@@ -1,6 +1,6 @@
 /**
  * Child process of the `ingest` benchmark: posts OTLP protobuf requests of
- * 512 generated spans (bench/internal/spangen.ts) over `connections`
+ * 512 generated spans (packages/demo/src/loadgen/generator.ts, the loadgen's generator) over `connections`
  * kept-alive connections to 127.0.0.1:<port>, one request in flight per
  * connection, `warmupMs` unmeasured then `durationMs` measured, and times
  * every acknowledgement.
@@ -24,7 +24,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { Span } from '@traceloom/model';
-import { encodeOtlpBatch, generateTraces, spanChunks } from './internal/spangen.ts';
+import { encodeOtlpBatch, generateTraces, spanChunks } from '../packages/demo/src/loadgen/generator.ts';
 
 const [portArg, durationArg, warmupArg, connectionsArg, seedArg] = process.argv.slice(2);
 const port = Number(portArg);

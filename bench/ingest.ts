@@ -7,7 +7,7 @@
  * fresh temporary data folder, only the OTLP/HTTP receiver and the API on
  * ephemeral ports); the load runs in another process (bench/ingest-load.ts):
  * 512-span OTLP protobuf requests of generated shop traces
- * (bench/internal/spangen.ts), each with new trace ids, 8 kept-alive
+ * (packages/demo/src/loadgen/generator.ts, the loadgen's generator), each with new trace ids, 8 kept-alive
  * connections, 2 s warm-up, then 60 s measured (`--seconds N` when run
  * directly, or `TRACELOOM_BENCH_SECONDS`). RSS is read from
  * `/proc/<pid>/status` every 250 ms.

@@ -1,6 +1,6 @@
 /**
  * Query latency of the embedded DuckDB store over a day of realistic spans
- * (bench/internal/spangen.ts: eight shop services, 5 to 50 spans per trace,
+ * (packages/demo/src/loadgen/generator.ts, the loadgen's generator: eight shop services, 5 to 50 spans per trace,
  * one in a thousand with thousands).
  *
  * The store is built once per size and seed into
@@ -35,11 +35,11 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SpanBatch } from '@traceloom/model';
+import { encodeOtlpBatch, generateTraces, spanChunks } from '../packages/demo/src/loadgen/generator.ts';
 import { DuckDbStore } from '../packages/server/src/storage/duckdb/duckdb-store.ts';
 import type { SearchQuery, TraceStore } from '../packages/server/src/storage/types.ts';
 import { median, printFigure } from './internal/measure.ts';
 import { prng } from './internal/prng.ts';
-import { encodeOtlpBatch, generateTraces, spanChunks } from './internal/spangen.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..');

@@ -1,6 +1,6 @@
 /**
- * A seeded generator of realistic traces for the storage, query and ingest
- * benchmarks: an online shop of eight services (frontend, catalog, cart,
+ * The seeded generator of realistic traces behind `traceloom loadgen` and the
+ * storage, query and ingest benchmarks: an online shop of eight services (frontend, catalog, cart,
  * checkout, payment, inventory, a shipping worker and an email worker) calling
  * each other over HTTP, PostgreSQL, Redis and RabbitMQ, with the attributes
  * the OpenTelemetry semantic conventions give those spans.
@@ -17,8 +17,10 @@
  * - durations are log-normal; a child lies inside its parent, except a
  *   CONSUMER, which starts after its PRODUCER started (queueing) and may end
  *   after it, as messaging traces do;
- * - about 3% of spans end in ERROR, with an `exception` event; a failure
- *   often propagates to the callers;
+ * - span kinds, attribute counts per kind, event and error rates follow the
+ *   demo shop's measured traces ({@link DEMO_SHAPES}, `shapes.ts`): by
+ *   default about 0.8% of spans end in ERROR (`errorRate` changes it), with
+ *   an `exception` event, and a failure often propagates to the callers;
  * - user, cart and order ids and URL paths are of high cardinality;
  * - a link now and then (about 1% of traces) to the previous trace.
  */
@@ -34,6 +36,7 @@ import {
   StatusCode,
 } from '@traceloom/model';
 import { encodeOtlpTraces } from '@traceloom/wire';
+import { DEMO_SHAPES } from './demo-shapes.ts';
 import { prng } from './prng.ts';
 
 /** What {@link generateTraces} makes. */
@@ -56,6 +59,11 @@ export interface GenerateTracesOptions {
   readonly services?: number;
   /** Distinct user ids; product ids are a tenth of it, at least 10. @default 100000 */
   readonly attributeCardinality?: number;
+  /**
+   * Share of spans that end in ERROR (with failures propagating to callers
+   * included). @default the demo's measured rate, {@link DEMO_SHAPES}.errorSpanRate
+   */
+  readonly errorRate?: number;
 }
 
 const DAY_NANO = 86_400_000_000_000n;
@@ -222,8 +230,14 @@ const EXCEPTIONS: Record<ScopeKind, readonly string[]> = {
   app: ['ValidationError', 'IllegalStateException', 'KeyError'],
 };
 
-/** Per-span probability of failing on its own; with propagation about 3% of spans fail. */
-const OWN_ERROR_RATE = 0.018;
+/**
+ * Failures of children propagate to parents: measured on this generator, the
+ * share of failed spans is this many times the per-span probability of
+ * failing on its own.
+ */
+const PROPAGATION_FACTOR = 1.65;
+/** Per-span probability of an informational (non-exception) event; the demo's spans have almost none. */
+const LOG_EVENT_RATE = 0.002;
 /** Probability that a failed child makes its parent fail. */
 const PROPAGATE_RATE = 0.55;
 
@@ -242,8 +256,11 @@ class ShopGenerator {
   #previous: { traceId: string; spanId: string } | undefined;
   #orders = 0;
 
-  constructor(seed: number, services: number, cardinality: number) {
+  readonly #ownErrorRate: number;
+
+  constructor(seed: number, services: number, cardinality: number, errorRate: number) {
     this.#rand = prng(seed);
+    this.#ownErrorRate = errorRate / PROPAGATION_FACTOR;
     this.#svc = new Map();
     for (let i = 0; i < services; i++) {
       const name = SHOP_SERVICES[i] as ServiceName;
@@ -381,15 +398,12 @@ class ShopGenerator {
         kv('server.address', to),
         kv('server.port', BigInt(port)),
         kv('http.response.status_code', status(error)),
-        kv('network.protocol.version', '1.1'),
-        kv('app.user.id', user),
       ],
       [server],
     );
   }
 
   #sql(service: ServiceName, op: string, table: string, statement: string): Node {
-    const rows = op === 'SELECT' ? BigInt(this.#int(40)) : 1n;
     return this.#node(service, 'db', `${op} ${table}`, SpanKind.CLIENT, this.#ms(1.8, 0.9), () => [
       kv('db.system', 'postgresql'),
       kv('db.namespace', 'shop'),
@@ -398,8 +412,6 @@ class ShopGenerator {
       kv('db.statement', statement),
       kv('server.address', 'postgres.shop.svc'),
       kv('server.port', 5432n),
-      kv('network.peer.address', '10.1.0.12'),
-      kv('db.response.returned_rows', rows),
     ]);
   }
 
@@ -423,12 +435,7 @@ class ShopGenerator {
       name,
       SpanKind.INTERNAL,
       this.#ms(medianMs, 0.7),
-      () => [
-        kv('code.function', name.replace(/\s+/g, '_')),
-        kv('code.namespace', `shop.${service.replace('-', '_')}`),
-        kv('thread.name', 'main'),
-        ...extra,
-      ],
+      () => [kv('code.function', name.replace(/\s+/g, '_')), ...extra],
       children,
     );
   }
@@ -652,17 +659,48 @@ class ShopGenerator {
     ]);
   }
 
-  /** The rare huge trace: a catalog re-index touching every product it can. */
-  #reindex(user: string): Node {
-    const n = 500 + this.#int(2000);
-    const work: Node[] = [];
-    for (let i = 0; i < n; i++) {
-      const id = this.#product();
-      work.push(this.#sql('catalog', 'SELECT', 'products', 'SELECT * FROM products WHERE id = $1'));
-      work.push(this.#redis('catalog', 'SET', `product:${id}`));
+  /**
+   * The rare huge trace: a catalog re-index, in batches of 50 products, each
+   * product read from PostgreSQL and written to the cache, one in five also
+   * checked with inventory. About `spans` spans (1,000 to 5,000 when not
+   * given); six levels deep.
+   */
+  #reindex(user: string, spans?: number): Node {
+    const target = spans ?? 1000 + this.#int(4000);
+    // The root, its render span, the call to catalog and catalog's server span.
+    let count = 4;
+    const batches: Node[] = [];
+    for (let b = 0; count < target; b++) {
+      const work: Node[] = [];
+      count++;
+      for (let i = 0; i < 50 && count < target; i++) {
+        const id = this.#product();
+        work.push(this.#sql('catalog', 'SELECT', 'products', 'SELECT * FROM products WHERE id = $1'));
+        count++;
+        if (count < target) {
+          work.push(this.#redis('catalog', 'SET', `product:${id}`));
+          count++;
+        }
+        if (count + 3 <= target && this.#rand() < 0.2) {
+          const stock = this.#stock('catalog', user, id);
+          if (stock !== undefined) {
+            work.push(stock);
+            count += 3;
+          }
+        }
+      }
+      batches.push(
+        this.#internal(
+          'catalog',
+          'reindex batch',
+          2,
+          [kv('app.batch.index', BigInt(b)), kv('app.batch.size', 50n)],
+          work,
+        ),
+      );
     }
     return this.#frontendRoot('POST', '/api/admin/reindex', '/api/admin/reindex', user, [
-      this.#http('frontend', 'catalog', 'POST', '/products/reindex', '/products/reindex', user, work),
+      this.#http('frontend', 'catalog', 'POST', '/products/reindex', '/products/reindex', user, batches),
     ]);
   }
 
@@ -679,8 +717,8 @@ class ShopGenerator {
     // Own time is split around and between children; a CLIENT span waits two network hops on top.
     const hops = n.kind === SpanKind.CLIENT && n.children.length > 0 ? 2 * this.#ms(0.15, 0.4) : 0;
     n.durationNano = total + n.selfNano + hops;
-    n.error = this.#rand() < OWN_ERROR_RATE || (childFailed && this.#rand() < PROPAGATE_RATE);
-    if (n.event === undefined && this.#rand() < 0.03) {
+    n.error = this.#rand() < this.#ownErrorRate || (childFailed && this.#rand() < PROPAGATE_RATE);
+    if (n.event === undefined && this.#rand() < LOG_EVENT_RATE) {
       n.event = ['log', [kv('log.severity', 'INFO'), kv('log.message', `${n.name} done`)]];
     }
   }
@@ -762,13 +800,14 @@ class ShopGenerator {
     }
   }
 
-  /** One trace starting at `t0`. */
-  next(t0: bigint): Span[] {
+  /** One trace starting at `t0`; with `hugeSpans`, the re-index trace of about that many spans. */
+  next(t0: bigint, hugeSpans?: number): Span[] {
     this.#traceId = this.#u32hex() + this.#u32hex() + this.#u32hex() + this.#u32hex();
     const user = this.#user();
     const r = this.#rand();
     let root: Node;
-    if (r < 0.001 && this.#has('catalog')) root = this.#reindex(user);
+    if (hugeSpans !== undefined) root = this.#reindex(user, hugeSpans);
+    else if (r < 0.001 && this.#has('catalog')) root = this.#reindex(user);
     else if (r < 0.36) root = this.#productPage(user);
     else if (r < 0.56) root = this.#productList(user);
     else if (r < 0.76) root = this.#viewCart(user);
@@ -832,7 +871,11 @@ export function* generateTraces(options: GenerateTracesOptions = {}): Generator<
   if (!Number.isInteger(cardinality) || cardinality < 1) {
     throw new RangeError(`attributeCardinality must be a positive integer, not ${cardinality}`);
   }
-  const gen = new ShopGenerator(options.seed ?? 1, services, cardinality);
+  const errorRate = options.errorRate ?? DEMO_SHAPES.errorSpanRate;
+  if (!(errorRate >= 0 && errorRate <= 0.5)) {
+    throw new RangeError(`errorRate must be a share from 0 to 0.5, not ${errorRate}`);
+  }
+  const gen = new ShopGenerator(options.seed ?? 1, services, cardinality, errorRate);
   const start = options.startUnixNano ?? DEFAULT_START;
   const limit = options.spans;
   // Nanoseconds of the clock per span generated: traces start where the span count says they should.
@@ -844,6 +887,25 @@ export function* generateTraces(options: GenerateTracesOptions = {}): Generator<
     emitted += trace.length;
     yield trace;
   }
+}
+
+/**
+ * One large trace of about `spans` spans (a catalog re-index over up to eight
+ * services' worth of calls, six levels deep), for storage and UI tests and
+ * benchmarks of big traces. Same seed, size and start: the same spans.
+ *
+ * @example
+ * const trace = generateLargeTrace({ seed: 3, spans: 20_000 });
+ */
+export function generateLargeTrace(
+  options: { readonly seed?: number; readonly spans?: number; readonly startUnixNano?: bigint } = {},
+): Span[] {
+  const spans = options.spans ?? 10_000;
+  if (!Number.isInteger(spans) || spans < 10 || spans > 10_000_000) {
+    throw new RangeError(`spans must be an integer from 10 to 10,000,000, not ${spans}`);
+  }
+  const gen = new ShopGenerator(options.seed ?? 1, SHOP_SERVICES.length, 100_000, DEMO_SHAPES.errorSpanRate);
+  return gen.next(options.startUnixNano ?? DEFAULT_START, spans);
 }
 
 /**

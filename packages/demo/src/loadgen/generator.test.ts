@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Span, SpanKind, StatusCode, serviceNameOf, spanEquals } from '@traceloom/model';
 import { decodeOtlpTraces } from '@traceloom/wire';
-import { encodeOtlpBatch, generateTraces, SHOP_SERVICES, spanChunks } from './spangen.ts';
+import { DEMO_SHAPES } from './demo-shapes.ts';
+import { encodeOtlpBatch, generateLargeTrace, generateTraces, SHOP_SERVICES, spanChunks } from './generator.ts';
+import { shapeOfSpan, shapesOf } from './shapes.ts';
 
 function take(n: number, options: Parameters<typeof generateTraces>[0]): Span[][] {
   const out: Span[][] = [];
@@ -80,11 +82,56 @@ describe('generateTraces', () => {
     assert.ok(server > 1000 && consumer > 50);
   });
 
-  it('fails about 2 to 5% of spans, each failure with an exception event', () => {
-    const errors = flat.filter((s) => s.status.code === StatusCode.ERROR);
-    const rate = errors.length / flat.length;
-    assert.ok(rate >= 0.02 && rate <= 0.05, `error rate ${rate}`);
-    assert.ok(errors.every((s) => s.events.some((e) => e.name === 'exception')));
+  it('fails as often as the demo does by default, or as asked, each failure with an exception event', () => {
+    const rateOf = (spans: Span[]) => spans.filter((x) => x.status.code === StatusCode.ERROR).length / spans.length;
+    const rate = rateOf(flat);
+    assert.ok(
+      rate >= DEMO_SHAPES.errorSpanRate / 2 && rate <= DEMO_SHAPES.errorSpanRate * 2,
+      `error rate ${rate}, the demo's ${DEMO_SHAPES.errorSpanRate}`,
+    );
+    const many = take(3000, { seed: 42, errorRate: 0.03 }).flat();
+    const asked = rateOf(many);
+    assert.ok(asked >= 0.02 && asked <= 0.04, `asked 3%, got ${asked}`);
+    const errors = many.filter((x) => x.status.code === StatusCode.ERROR);
+    assert.ok(errors.every((x) => x.events.some((e) => e.name === 'exception')));
+    assert.throws(() => generateTraces({ errorRate: 0.9 }).next(), RangeError);
+  });
+
+  it("has the shapes measured on the demo's traces", () => {
+    const g = shapesOf(sample.map((t) => t.map(shapeOfSpan)));
+    const d = DEMO_SHAPES;
+    const near = (what: string, got: number, want: number, tolerance: number) =>
+      assert.ok(
+        Math.abs(got - want) <= tolerance * want,
+        `${what}: generated ${got}, demo ${want} (±${tolerance * 100}%)`,
+      );
+    near('median spans per trace', g.spansPerTrace.p50, d.spansPerTrace.p50, 0.35);
+    near('median depth', g.depth.p50, d.depth.p50, 0.34);
+    near('median fan-out', g.fanOut.p50, d.fanOut.p50, 0);
+    near('median services per trace', g.servicesPerTrace.p50, d.servicesPerTrace.p50, 0.34);
+    near('attributes per span', g.attributesPerSpan.mean, d.attributesPerSpan.mean, 0.2);
+    near('server span attributes', g.attributesByKind.server ?? 0, d.attributesByKind.server ?? 0, 0.2);
+    near('attribute value length', g.attributeValueLength.mean, d.attributeValueLength.mean, 0.3);
+    near('server span share', g.kindShare.server ?? 0, d.kindShare.server ?? 0, 0.45);
+    assert.ok(g.eventsPerSpan <= 0.1, `events per span ${g.eventsPerSpan}`);
+  });
+
+  it('gives the same bytes for the same seed, and spans that decode cleanly', () => {
+    const bytes = (seed: number) => [...spanChunks(take(400, { seed }), 512)].map((c) => encodeOtlpBatch(c));
+    const a = bytes(9);
+    const b = bytes(9);
+    assert.equal(a.length, b.length);
+    for (let i = 0; i < a.length; i++) assert.deepEqual(a[i], b[i], `batch ${i}`);
+    assert.notDeepEqual(bytes(10)[0], a[0]);
+    for (const batch of a) {
+      const decoded = decodeOtlpTraces(batch);
+      assert.ok(decoded.length > 0 && decoded.length <= 512);
+      for (const span of decoded) {
+        assert.match(span.traceId, /^[0-9a-f]{32}$/);
+        assert.match(span.spanId, /^[0-9a-f]{16}$/);
+        assert.ok(span.endTimeUnixNano >= span.startTimeUnixNano);
+      }
+    }
   });
 
   it('gives realistic sizes, attributes and shared resources', () => {
@@ -92,7 +139,7 @@ describe('generateTraces', () => {
     const median = sizes[sizes.length >> 1] as number;
     assert.ok(median >= 5 && median <= 50, `median trace size ${median}`);
     const perSpan = flat.reduce((a, s) => a + s.attributes.length, 0) / flat.length;
-    assert.ok(perSpan >= 6 && perSpan <= 12, `attributes per span ${perSpan}`);
+    assert.ok(perSpan >= 5 && perSpan <= 12, `attributes per span ${perSpan}`);
     assert.equal(new Set(flat.map((s) => serviceNameOf(s.resource))).size, SHOP_SERVICES.length);
     assert.ok(new Set(flat.map((s) => s.resource)).size <= 3 * SHOP_SERVICES.length);
     const db = flat.filter((s) => s.attributes.some((a) => a.key === 'db.system'));
@@ -100,6 +147,19 @@ describe('generateTraces', () => {
     const status = flat.flatMap((s) => s.attributes.filter((a) => a.key === 'http.response.status_code'));
     assert.ok(status.length > 0 && status.every((a) => typeof a.value === 'bigint'));
     assert.ok(flat.some((s) => s.links.length > 0));
+  });
+
+  it('makes one large trace of the size asked, deep and reproducible', () => {
+    const big = generateLargeTrace({ seed: 8, spans: 12_000 });
+    assert.ok(Math.abs(big.length - 12_000) <= 4, `${big.length} spans`);
+    assert.equal(new Set(big.map((s) => s.traceId)).size, 1);
+    assert.equal(new Set(big.map((s) => s.spanId)).size, big.length);
+    const shapes = shapesOf([big.map(shapeOfSpan)]);
+    assert.ok(shapes.depth.max >= 6, `depth ${shapes.depth.max}`);
+    assert.ok(shapes.fanOut.max <= 200, `widest fan-out ${shapes.fanOut.max}`);
+    const again = generateLargeTrace({ seed: 8, spans: 12_000 });
+    assert.deepEqual(encodeOtlpBatch(again), encodeOtlpBatch(big));
+    assert.throws(() => generateLargeTrace({ spans: 3 }), RangeError);
   });
 
   it('makes a huge trace about once in a thousand', () => {
