@@ -17,12 +17,17 @@ import {
   criticalPath,
   type Span,
 } from '@traceloom/model';
+import { EMPTY_HISTOGRAM, Histogram, type HistogramData, histogramQuantiles } from '../pipeline/histogram.ts';
 import {
   type AttributeListOptions,
+  type EdgeConnectionType,
+  type GetTraceOptions,
+  type MetricsResolution,
   type Operation,
   QueryInputError,
   type SearchQuery,
   type SearchResult,
+  type SpanMetricPoint,
   type TimeRange,
   type TraceStore,
   type TraceSummary,
@@ -78,13 +83,21 @@ export class QueryEngine {
    * The trace with id `traceId` (any form {@link normalizeTraceId} accepts),
    * assembled, with its critical path; `undefined` when no span of it is
    * stored. A `hint` that turns out not to contain the trace is not trusted:
-   * the trace is then looked up over all time.
+   * the trace is then looked up over all time. `options.details: false` lets the store leave
+   * attributes, events and links out (see {@link GetTraceOptions}).
    */
-  async trace(traceId: string, hint?: TimeRange, parameter = 'traceId'): Promise<TraceResult | undefined> {
+  async trace(
+    traceId: string,
+    hint?: TimeRange,
+    parameter = 'traceId',
+    options: GetTraceOptions = {},
+  ): Promise<TraceResult | undefined> {
     const id = normalizeTraceId(traceId, parameter);
     if (hint !== undefined) checkRange(hint, 'start');
-    let spans = await this.store.getTrace(id, hint);
-    if ((spans === undefined || spans.length === 0) && hint !== undefined) spans = await this.store.getTrace(id);
+    let spans = await this.store.getTrace(id, hint, options);
+    if ((spans === undefined || spans.length === 0) && hint !== undefined) {
+      spans = await this.store.getTrace(id, undefined, options);
+    }
     if (spans === undefined || spans.length === 0) return undefined;
     return this.assemble(spans);
   }
@@ -139,12 +152,434 @@ export class QueryEngine {
     return this.store.attributeKeys(scope, options);
   }
 
+  /**
+   * RED series of a service: calls, errors, rate, error ratio and latency
+   * percentiles per step (zero-filled), from the span metrics the pipeline
+   * computed before sampling. Steps of whole hours read the hourly roll-ups.
+   */
+  red(query: RedQuery): Promise<RedSeries[]> {
+    return redSeries(this.store, query);
+  }
+
+  /** The operations of a service over a range with rate, error ratio and p50/p95/p99, busiest first. */
+  async operationStats(service: string, range: TimeRange, spanKinds?: readonly number[]): Promise<OperationStats[]> {
+    if (service === '') throw new QueryInputError('service', 'the service name is empty');
+    checkRange(range, 'start');
+    const resolution = tableResolution(range);
+    const points = await this.store.spanMetrics({
+      range: bucketRange(range, resolution),
+      resolutionSeconds: resolution,
+      service,
+      ...(spanKinds === undefined ? {} : { spanKinds }),
+    });
+    const accs = new Map<string, { op: string; kind: number; acc: Acc }>();
+    for (const p of points) {
+      const key = `${p.operation}\u0000${p.spanKind}`;
+      let a = accs.get(key);
+      if (a === undefined) {
+        a = { op: p.operation, kind: p.spanKind, acc: new Acc() };
+        accs.set(key, a);
+      }
+      a.acc.add(p);
+    }
+    const seconds = rangeSeconds(range);
+    return [...accs.values()]
+      .map(({ op, kind, acc }) => {
+        const [p50, p95, p99] = acc.quantiles();
+        return {
+          operation: op,
+          spanKind: kind,
+          calls: acc.calls,
+          errors: acc.errors,
+          rate: acc.calls / seconds,
+          errorRatio: acc.calls === 0 ? 0 : acc.errors / acc.calls,
+          p50Nano: p50,
+          p95Nano: p95,
+          p99Nano: p99,
+        };
+      })
+      .sort(
+        (a, b) =>
+          b.calls - a.calls ||
+          (a.operation < b.operation ? -1 : a.operation > b.operation ? 1 : a.spanKind - b.spanKind),
+      );
+  }
+
+  /**
+   * Every service with span metrics in the range: calls, errors, rate, error
+   * ratio, p95 and calls per step. Counts entry spans (SERVER and CONSUMER)
+   * unless `spanKinds` says otherwise.
+   */
+  async servicesOverview(
+    range: TimeRange,
+    stepSeconds: number,
+    spanKinds: readonly number[] = [2, 5],
+  ): Promise<ServiceOverview[]> {
+    checkRange(range, 'start');
+    checkStep(stepSeconds, 'step');
+    const stepNs = BigInt(stepSeconds) * SEC_NS;
+    const first = range.startUnixNano - (range.startUnixNano % stepNs);
+    const count = Number((range.endUnixNano - first) / stepNs) + 1;
+    if (count > MAX_RED_POINTS)
+      throw new QueryInputError('step', `${count} points asked for; at most ${MAX_RED_POINTS}`);
+    const points = await this.store.spanMetrics({
+      range: { startUnixNano: first, endUnixNano: range.endUnixNano },
+      resolutionSeconds: resolutionFor(stepSeconds),
+      spanKinds,
+      byService: true,
+    });
+    const by = new Map<string, { acc: Acc; steps: number[] }>();
+    for (const p of points) {
+      let s = by.get(p.service);
+      if (s === undefined) {
+        s = { acc: new Acc(), steps: new Array<number>(count).fill(0) };
+        by.set(p.service, s);
+      }
+      s.acc.add(p);
+      const i = Number((p.bucketStartUnixNano - first) / stepNs);
+      if (i >= 0 && i < count) s.steps[i] = (s.steps[i] as number) + p.calls;
+    }
+    const seconds = Math.max(1, Number(range.endUnixNano - first) / 1e9);
+    return [...by]
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([service, { acc, steps }]) => ({
+        service,
+        calls: acc.calls,
+        errors: acc.errors,
+        rate: acc.calls / seconds,
+        errorRatio: acc.calls === 0 ? 0 : acc.errors / acc.calls,
+        p95Nano: acc.quantiles()[1],
+        callsPerStep: steps,
+      }));
+  }
+
+  /** The service graph over a range: nodes and per-edge requests, failures, rate and latency percentiles. */
+  async serviceGraph(range: TimeRange): Promise<ServiceGraph> {
+    checkRange(range, 'start');
+    const resolution = tableResolution(range);
+    const points = await this.store.edgeMetrics({
+      range: bucketRange(range, resolution),
+      resolutionSeconds: resolution,
+    });
+    const edges = new Map<
+      string,
+      { first: (typeof points)[number]; req: number; failed: number; c: Histogram; s: Histogram }
+    >();
+    for (const p of points) {
+      const key = `${p.client}\u0000${p.server}\u0000${p.connectionType}`;
+      let e = edges.get(key);
+      if (e === undefined) {
+        e = { first: p, req: 0, failed: 0, c: new Histogram(), s: new Histogram() };
+        edges.set(key, e);
+      }
+      e.req += p.requests;
+      e.failed += p.failed;
+      e.c.merge(p.clientLatency);
+      e.s.merge(p.serverLatency);
+    }
+    const nodes = new Map<string, GraphNode['type']>();
+    const seconds = rangeSeconds(range);
+    const out: GraphEdge[] = [];
+    for (const { first: p, req, failed, c, s } of edges.values()) {
+      if (p.client === 'user' && !nodes.has('user')) nodes.set('user', 'user');
+      else if (nodes.get(p.client) !== 'service') nodes.set(p.client, 'service');
+      const serverType =
+        p.connectionType === 'database' ? 'database' : p.connectionType === 'virtual_node' ? 'virtual' : 'service';
+      if (!nodes.has(p.server) || serverType === 'service') nodes.set(p.server, serverType);
+      const [c50, c95, c99] = q3(c.toData());
+      const [s50, s95, s99] = q3(s.toData());
+      out.push({
+        client: p.client,
+        server: p.server,
+        connectionType: p.connectionType,
+        requests: req,
+        failed,
+        rate: req / seconds,
+        errorRatio: req === 0 ? 0 : failed / req,
+        clientP50Nano: c50,
+        clientP95Nano: c95,
+        clientP99Nano: c99,
+        serverP50Nano: s50,
+        serverP95Nano: s95,
+        serverP99Nano: s99,
+      });
+    }
+    out.sort((a, b) =>
+      a.client < b.client ? -1 : a.client > b.client ? 1 : a.server < b.server ? -1 : a.server > b.server ? 1 : 0,
+    );
+    return {
+      nodes: [...nodes]
+        .map(([name, type]) => ({ name, type }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      edges: out,
+    };
+  }
+
   /** Values seen for one attribute key, as text, sorted (autocomplete). */
   attributeValues(scope: 'span' | 'resource', key: string, options: AttributeListOptions = {}): Promise<string[]> {
     if (key === '') throw new QueryInputError('key', 'the attribute key is empty');
     if (options.limit !== undefined) checkLimit(options.limit, MAX_LIST_LIMIT, 'limit');
     return this.store.attributeValues(scope, key, options);
   }
+}
+
+// ---------------------------------------------------------------------------
+// Analytics: RED series, operations, the service graph
+
+/** Longest series a RED query may ask for. */
+export const MAX_RED_POINTS = 11_000;
+
+const SEC_NS = 1_000_000_000n;
+
+/** A RED query: the span metrics of one service over a range, in steps. */
+export interface RedQuery {
+  readonly service: string;
+  /** Points start at `range.start` rounded down to a multiple of the step. */
+  readonly range: TimeRange;
+  /** A multiple of 60 seconds. */
+  readonly stepSeconds: number;
+  readonly operation?: string;
+  /** Only spans of these kinds; all kinds when absent. */
+  readonly spanKinds?: readonly number[];
+  /** One series per operation instead of one for the service. */
+  readonly groupByOperation?: boolean;
+  /**
+   * Each point covers the `windowSeconds` before its time, `(t - window, t]` as
+   * Prometheus' `rate(x[window])` does (Jaeger's `ratePer`), instead of the
+   * step that starts at its time. A multiple of 60.
+   */
+  readonly windowSeconds?: number;
+}
+
+/** One point of a RED series. Durations in nanoseconds; `null` where no span was seen. */
+export interface RedPoint {
+  readonly timeUnixNano: bigint;
+  readonly calls: number;
+  readonly errors: number;
+  /** Calls per second over the point's interval. */
+  readonly rate: number;
+  /** errors / calls. */
+  readonly errorRatio: number | null;
+  readonly p50Nano: number | null;
+  readonly p95Nano: number | null;
+  readonly p99Nano: number | null;
+  /** The merged latency histogram, for other quantiles. */
+  readonly latency: HistogramData;
+}
+
+/** A RED series: of the service, or of one operation. */
+export interface RedSeries {
+  readonly service: string;
+  /** Present when grouped by operation. */
+  readonly operation?: string;
+  readonly points: readonly RedPoint[];
+}
+
+/** One row of the operations table of a service. */
+export interface OperationStats {
+  readonly operation: string;
+  readonly spanKind: number;
+  readonly calls: number;
+  readonly errors: number;
+  readonly rate: number;
+  readonly errorRatio: number;
+  readonly p50Nano: number | null;
+  readonly p95Nano: number | null;
+  readonly p99Nano: number | null;
+}
+
+/** One service of the services overview. */
+export interface ServiceOverview {
+  readonly service: string;
+  readonly calls: number;
+  readonly errors: number;
+  readonly rate: number;
+  readonly errorRatio: number;
+  readonly p95Nano: number | null;
+  /** Calls per step over the range (sparkline). */
+  readonly callsPerStep: readonly number[];
+}
+
+/** A node of the service graph. */
+export interface GraphNode {
+  readonly name: string;
+  /** `service` sends spans; `user`, `database` and `virtual` are inferred. */
+  readonly type: 'service' | 'user' | 'database' | 'virtual';
+}
+
+/** An edge of the service graph over a range. */
+export interface GraphEdge {
+  readonly client: string;
+  readonly server: string;
+  readonly connectionType: EdgeConnectionType;
+  readonly requests: number;
+  readonly failed: number;
+  readonly rate: number;
+  readonly errorRatio: number;
+  readonly clientP50Nano: number | null;
+  readonly clientP95Nano: number | null;
+  readonly clientP99Nano: number | null;
+  readonly serverP50Nano: number | null;
+  readonly serverP95Nano: number | null;
+  readonly serverP99Nano: number | null;
+}
+
+/** The service graph over a range. */
+export interface ServiceGraph {
+  readonly nodes: readonly GraphNode[];
+  readonly edges: readonly GraphEdge[];
+}
+
+/**
+ * The resolution to read for buckets aligned to `stepSeconds` over `range`:
+ * hourly roll-ups when the step is whole hours, or when the range is long and
+ * exactness at its edges matters less than speed; else minutes.
+ */
+function resolutionFor(stepSeconds: number): MetricsResolution {
+  return stepSeconds % 3600 === 0 ? 3600 : 60;
+}
+
+function checkStep(seconds: number, parameter: string): void {
+  if (!Number.isInteger(seconds) || seconds < 60 || seconds % 60 !== 0) {
+    throw new QueryInputError(
+      parameter,
+      `${parameter} must be a whole number of minutes (60s, 5m, 1h), got ${seconds}s`,
+    );
+  }
+}
+
+const Q3 = [0.5, 0.95, 0.99] as const;
+
+function q3(h: HistogramData): [number | null, number | null, number | null] {
+  const [a, b, c] = histogramQuantiles(h, Q3);
+  return [a ?? null, b ?? null, c ?? null];
+}
+
+function rangeSeconds(range: TimeRange): number {
+  return Math.max(1, Number(range.endUnixNano - range.startUnixNano) / 1e9);
+}
+
+/**
+ * Sums points; merges histograms only once a second one arrives, so a step of
+ * one stored bucket copies nothing, and reads its precomputed quantiles when
+ * the backend kept them (no histogram decoded at all).
+ */
+class Acc {
+  calls = 0;
+  errors = 0;
+  #first: SpanMetricPoint | undefined = undefined;
+  #merged: Histogram | undefined = undefined;
+  add(p: SpanMetricPoint): void {
+    this.calls += p.calls;
+    this.errors += p.errors;
+    if (this.#first === undefined) this.#first = p;
+    else {
+      this.#merged ??= Histogram.from(this.#first.latency);
+      this.#merged.merge(p.latency);
+    }
+  }
+  get latency(): HistogramData {
+    return this.#merged?.toData() ?? this.#first?.latency ?? EMPTY_HISTOGRAM;
+  }
+  /** p50, p95, p99 in nanoseconds. */
+  quantiles(): [number | null, number | null, number | null] {
+    const q = this.#merged === undefined ? this.#first?.quantiles : undefined;
+    if (q !== undefined) return [q.p50Nano, q.p95Nano, q.p99Nano];
+    return q3(this.latency);
+  }
+}
+
+/** RED series of a service (see {@link QueryEngine.red}). */
+async function redSeries(store: TraceStore, q: RedQuery): Promise<RedSeries[]> {
+  if (q.service === '') throw new QueryInputError('service', 'the service name is empty');
+  checkRange(q.range, 'start');
+  checkStep(q.stepSeconds, 'step');
+  const window = q.windowSeconds ?? q.stepSeconds;
+  checkStep(window, 'ratePer');
+  const stepNs = BigInt(q.stepSeconds) * SEC_NS;
+  const first = q.range.startUnixNano - (q.range.startUnixNano % stepNs);
+  const count = Number((q.range.endUnixNano - first) / stepNs) + 1;
+  if (count > MAX_RED_POINTS) {
+    throw new QueryInputError('step', `${count} points asked for; at most ${MAX_RED_POINTS}: use a larger step`);
+  }
+  const windowed = q.windowSeconds !== undefined;
+  const windowNs = BigInt(window) * SEC_NS;
+  // A point at t covers [t, t + step), or (t - window, t] when windowed.
+  const readFrom = windowed ? first - windowNs : first;
+  const readTo = windowed ? first + BigInt(count - 1) * stepNs : first + BigInt(count) * stepNs - 1n;
+  const resolution = windowed ? resolutionFor(gcd(q.stepSeconds, window)) : resolutionFor(q.stepSeconds);
+  const points = await store.spanMetrics({
+    range: { startUnixNano: readFrom < 0n ? 0n : readFrom, endUnixNano: readTo },
+    resolutionSeconds: resolution,
+    service: q.service,
+    ...(q.operation === undefined ? {} : { operation: q.operation }),
+    ...(q.spanKinds === undefined ? {} : { spanKinds: q.spanKinds }),
+    byService: q.operation === undefined && q.groupByOperation !== true,
+  });
+  const groups = new Map<string, Acc[]>();
+  const accsOf = (key: string): Acc[] => {
+    let a = groups.get(key);
+    if (a === undefined) {
+      a = Array.from({ length: count }, () => new Acc());
+      groups.set(key, a);
+    }
+    return a;
+  };
+  if (!q.groupByOperation) accsOf('');
+  for (const p of points) {
+    const accs = accsOf(q.groupByOperation ? p.operation : '');
+    if (!windowed) {
+      const i = Number((p.bucketStartUnixNano - first) / stepNs);
+      if (i >= 0 && i < count) (accs[i] as Acc).add(p);
+      continue;
+    }
+    // A bucket starting at b counts for every point t with t - window <= b < t: t in (b, b + window].
+    const b = p.bucketStartUnixNano - first;
+    const from = b < 0n ? 0 : Number(b / stepNs) + 1;
+    const to = Math.min(count - 1, Number((b + windowNs) / stepNs));
+    for (let i = Math.max(0, from); i <= to; i++) (accs[i] as Acc).add(p);
+  }
+  const seconds = windowed ? window : q.stepSeconds;
+  const out: RedSeries[] = [];
+  for (const [key, accs] of [...groups].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    out.push({
+      service: q.service,
+      ...(q.groupByOperation ? { operation: key } : {}),
+      points: accs.map((a, i) => {
+        const [p50, p95, p99] = a.quantiles();
+        return {
+          timeUnixNano: first + BigInt(i) * stepNs,
+          calls: a.calls,
+          errors: a.errors,
+          rate: a.calls / seconds,
+          errorRatio: a.calls === 0 ? null : a.errors / a.calls,
+          p50Nano: p50,
+          p95Nano: p95,
+          p99Nano: p99,
+          // Decoded only when asked for (Jaeger's other quantiles).
+          get latency() {
+            return a.latency;
+          },
+        };
+      }),
+    });
+  }
+  return out;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/** Long ranges read hourly roll-ups (their edges rounded to the hour), short ones minutes. */
+function tableResolution(range: TimeRange): MetricsResolution {
+  return range.endUnixNano - range.startUnixNano >= 6n * 3600n * SEC_NS ? 3600 : 60;
+}
+
+/** Widens a range to whole buckets of `resolution`. */
+function bucketRange(range: TimeRange, resolution: number): TimeRange {
+  const r = BigInt(resolution) * SEC_NS;
+  return { startUnixNano: range.startUnixNano - (range.startUnixNano % r), endUnixNano: range.endUnixNano };
 }
 
 function checkRange(range: TimeRange, parameter: string): void {

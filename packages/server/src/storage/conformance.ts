@@ -23,10 +23,13 @@ import {
   SpanBatch,
   spanDiff,
 } from '@traceloom/model';
+import { Histogram, type HistogramData, histogramCount, histogramQuantile } from '../pipeline/histogram.ts';
 import {
   type AttributeCondition,
+  type EdgeMetricPoint,
   QueryInputError,
   type SearchQuery,
+  type SpanMetricPoint,
   type TraceStore,
   type TraceSummary,
 } from './types.ts';
@@ -1211,6 +1214,229 @@ export function runStorageConformance(name: string, open: () => Promise<Conforma
           limit: 100,
         });
         assert.equal(r.total, traces / 4);
+      });
+    });
+
+    describe('metrics', () => {
+      const M = 60n * SEC;
+      /** A minute boundary that is also an hour boundary: 2023-11-15T00:00:00Z. */
+      const H = MIDNIGHT;
+      const hist = (ns: number[]): HistogramData => {
+        const h = new Histogram();
+        for (const v of ns) h.record(v);
+        return h.toData();
+      };
+      const point = (
+        minute: number,
+        service: string,
+        operation: string,
+        calls: number,
+        errors: number,
+        durations: number[],
+        kind: number = KIND.SERVER,
+      ): SpanMetricPoint => ({
+        bucketStartUnixNano: H + BigInt(minute) * M,
+        service,
+        operation,
+        spanKind: kind,
+        statusCode: errors > 0 ? 2 : 0,
+        calls,
+        errors,
+        durationSumNano: durations.reduce((a, b) => a + b, 0),
+        latency: hist(durations),
+      });
+      const edge = (
+        minute: number,
+        client: string,
+        server: string,
+        requests: number,
+        failed: number,
+      ): EdgeMetricPoint => ({
+        bucketStartUnixNano: H + BigInt(minute) * M,
+        client,
+        server,
+        connectionType: server === 'postgresql' ? 'database' : '',
+        requests,
+        failed,
+        clientDurationSumNano: requests * 2e6,
+        serverDurationSumNano: requests * 1e6,
+        clientLatency: hist(Array.from({ length: requests }, () => 2e6)),
+        serverLatency: server === 'postgresql' ? hist([]) : hist(Array.from({ length: requests }, () => 1e6)),
+      });
+      const all = { startUnixNano: 0n, endUnixNano: H + 10_000n * M };
+      const summary = (points: readonly SpanMetricPoint[]) =>
+        points.map(
+          (p) => `${(p.bucketStartUnixNano - H) / M} ${p.service} ${p.operation} ${p.spanKind} ${p.calls}/${p.errors}`,
+        );
+
+      it('merges writes to the same bucket and key, filters and sorts', async () => {
+        await withStore(async (store) => {
+          await store.writeMetrics({
+            spans: [point(0, 'b', 'GET', 2, 0, [1e6, 2e6]), point(1, 'a', 'GET', 1, 0, [5e6])],
+            edges: [],
+          });
+          await store.writeMetrics({
+            spans: [point(0, 'b', 'GET', 3, 0, [3e6, 4e6, 5e6]), point(0, 'a', 'POST', 1, 0, [1e6], KIND.CLIENT)],
+            edges: [],
+          });
+          const got = await store.spanMetrics({ range: all, resolutionSeconds: 60 });
+          assert.deepEqual(summary(got), ['0 a POST 3 1/0', '0 b GET 2 5/0', '1 a GET 2 1/0']);
+          // Quantiles a backend keeps with a point are those of its histogram.
+          const withMerged = [
+            ...got,
+            ...(await store.spanMetrics({ range: all, resolutionSeconds: 60, byService: true })),
+          ];
+          for (const p of withMerged) {
+            if (p.quantiles === undefined) continue;
+            assert.deepEqual(
+              [p.quantiles.p50Nano, p.quantiles.p95Nano, p.quantiles.p99Nano],
+              [0.5, 0.95, 0.99].map((q) => histogramQuantile(p.latency, q) ?? null),
+            );
+          }
+          const b = got.find((p) => p.service === 'b');
+          assert.equal(b?.durationSumNano, 15e6);
+          assert.equal(histogramCount(b?.latency ?? hist([])), 5);
+          assert.equal(histogramQuantile(b?.latency ?? hist([]), 1), histogramQuantile(hist([5e6]), 1));
+          assert.deepEqual(summary(await store.spanMetrics({ range: all, resolutionSeconds: 60, service: 'a' })), [
+            '0 a POST 3 1/0',
+            '1 a GET 2 1/0',
+          ]);
+          assert.deepEqual(
+            summary(await store.spanMetrics({ range: all, resolutionSeconds: 60, service: 'a', operation: 'GET' })),
+            ['1 a GET 2 1/0'],
+          );
+          assert.deepEqual(
+            summary(await store.spanMetrics({ range: all, resolutionSeconds: 60, spanKinds: [KIND.CLIENT] })),
+            ['0 a POST 3 1/0'],
+          );
+          assert.deepEqual(
+            summary(
+              await store.spanMetrics({ range: { startUnixNano: H + M, endUnixNano: H + M }, resolutionSeconds: 60 }),
+            ),
+            ['1 a GET 2 1/0'],
+            'a range includes buckets that start inside it, bounds included',
+          );
+        });
+      });
+
+      it('rolls minutes up into hours', async () => {
+        await withStore(async (store) => {
+          await store.writeMetrics({
+            spans: [
+              point(0, 's', 'op', 1, 0, [1e6]),
+              point(59, 's', 'op', 2, 1, [2e6, 3e6]),
+              point(60, 's', 'op', 4, 0, [1e6, 1e6, 1e6, 1e6]),
+            ],
+            edges: [edge(1, 'a', 'b', 2, 1), edge(61, 'a', 'b', 3, 0)],
+          });
+          await store.writeMetrics({
+            spans: [point(30, 's', 'op', 5, 0, [1e6, 1e6, 1e6, 1e6, 1e6])],
+            edges: [edge(2, 'a', 'b', 1, 1)],
+          });
+          const hours = await store.spanMetrics({ range: all, resolutionSeconds: 3600 });
+          assert.deepEqual(
+            hours.map((p) => [
+              (p.bucketStartUnixNano - H) / (60n * M),
+              p.statusCode,
+              p.calls,
+              p.errors,
+              histogramCount(p.latency),
+            ]),
+            [
+              [0n, 0, 6, 0, 6],
+              [0n, 2, 2, 1, 2],
+              [1n, 0, 4, 0, 4],
+            ],
+          );
+          const edges = await store.edgeMetrics({ range: all, resolutionSeconds: 3600 });
+          assert.deepEqual(
+            edges.map((e) => [
+              (e.bucketStartUnixNano - H) / (60n * M),
+              e.client,
+              e.server,
+              e.requests,
+              e.failed,
+              histogramCount(e.clientLatency),
+            ]),
+            [
+              [0n, 'a', 'b', 3, 2, 3],
+              [1n, 'a', 'b', 3, 0, 3],
+            ],
+          );
+          assert.equal((await store.edgeMetrics({ range: all, resolutionSeconds: 60 })).length, 3);
+          // Operations and statuses merged per service and kind, errors kept.
+          const merged = await store.spanMetrics({
+            range: all,
+            resolutionSeconds: 3600,
+            service: 's',
+            byService: true,
+          });
+          assert.deepEqual(
+            merged.map((p) => [(p.bucketStartUnixNano - H) / (60n * M), p.operation, p.statusCode, p.calls, p.errors]),
+            [
+              [0n, '', 0, 8, 1],
+              [1n, '', 0, 4, 0],
+            ],
+          );
+          assert.equal(histogramCount(merged[0]?.latency ?? hist([])), 8);
+          const minutes = await store.spanMetrics({
+            range: all,
+            resolutionSeconds: 60,
+            byService: true,
+            spanKinds: [KIND.SERVER],
+          });
+          assert.deepEqual(
+            minutes.map((p) => [(p.bucketStartUnixNano - H) / M, p.calls]),
+            [
+              [0n, 1],
+              [30n, 5],
+              [59n, 2],
+              [60n, 4],
+            ],
+          );
+          assert.deepEqual(
+            await store.spanMetrics({ range: all, resolutionSeconds: 60, byService: true, spanKinds: [KIND.CLIENT] }),
+            [],
+          );
+        });
+      });
+
+      it('skips replayed metric batches by position and keeps metrics across a reopen', async () => {
+        await withStore(async (store, reopen, swap) => {
+          assert.equal(await store.metricsPosition(), 0n);
+          await store.writeMetrics(
+            { spans: [point(0, 's', 'op', 1, 0, [1e6])], edges: [edge(0, 'a', 'postgresql', 1, 0)] },
+            5n,
+          );
+          await store.writeMetrics({ spans: [point(0, 's', 'op', 1, 0, [1e6])], edges: [] }, 5n);
+          await store.writeMetrics({ spans: [point(0, 's', 'op', 1, 0, [1e6])], edges: [] }, 3n);
+          assert.equal(await store.metricsPosition(), 5n);
+          assert.deepEqual(summary(await store.spanMetrics({ range: all, resolutionSeconds: 60 })), ['0 s op 2 1/0']);
+          if (reopen === undefined) return;
+          await store.close();
+          const again = await reopen();
+          swap(again);
+          assert.equal(await again.metricsPosition(), 5n);
+          assert.deepEqual(summary(await again.spanMetrics({ range: all, resolutionSeconds: 60 })), ['0 s op 2 1/0']);
+          const [e] = await again.edgeMetrics({ range: all, resolutionSeconds: 60 });
+          assert.deepEqual([e?.client, e?.server, e?.connectionType, e?.requests], ['a', 'postgresql', 'database', 1]);
+          assert.equal(histogramCount(e?.serverLatency ?? hist([1])), 0);
+          await again.writeMetrics({ spans: [point(0, 's', 'op', 1, 0, [1e6])], edges: [] }, 6n);
+          assert.deepEqual(summary(await again.spanMetrics({ range: all, resolutionSeconds: 60 })), ['0 s op 2 2/0']);
+        });
+      });
+
+      it('retention removes metric buckets before the cutoff', async () => {
+        await withStore(async (store) => {
+          await store.writeMetrics({
+            spans: [point(0, 's', 'op', 1, 0, [1e6]), point(120, 's', 'op', 1, 0, [1e6])],
+            edges: [edge(0, 'a', 'b', 1, 0)],
+          });
+          await store.deleteBefore(H + 60n * M);
+          assert.deepEqual(summary(await store.spanMetrics({ range: all, resolutionSeconds: 60 })), ['120 s op 2 1/0']);
+          assert.equal((await store.spanMetrics({ range: all, resolutionSeconds: 3600 })).length, 1);
+          assert.deepEqual(await store.edgeMetrics({ range: all, resolutionSeconds: 60 }), []);
+        });
       });
     });
   });

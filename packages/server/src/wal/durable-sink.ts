@@ -55,8 +55,31 @@ export function decodeLoggedBody(format: BodyFormat, body: Uint8Array): readonly
   }
 }
 
+/**
+ * A stage of the pipeline that sees every accepted batch before the store
+ * (span metrics and the service graph, which must count spans before any
+ * sampling). It keeps its own committed log position: the log is released
+ * only up to the lower of the store's and the stage's, so a crash replays
+ * whatever the stage had not committed, and the stage skips replayed records
+ * at or below its position.
+ */
+export interface PipelineStage {
+  /** Called with each batch right after the log made it durable, in log order; also for replayed records. */
+  accept(batch: SpanBatch, position?: bigint): void;
+  /** Highest log position whose effects the stage has committed. */
+  readonly persistedPosition: bigint;
+  /** `listener` is called each time {@link persistedPosition} advances. */
+  onPersisted(listener: () => void): void;
+  /** Commits what the stage holds. */
+  flush(): Promise<void>;
+  /** Commits what it holds and stops; called before the store is closed. */
+  close(): Promise<void>;
+}
+
 /** Options of {@link DurableSink.open}. */
 export interface DurableSinkOptions {
+  /** A stage that sees every batch before the store (see {@link PipelineStage}). */
+  stage?: PipelineStage;
   /** Spans handed to the store and not yet committed, above which requests are refused. @default 200000 */
   maxPendingSpans?: number;
   logger?: Logger;
@@ -82,6 +105,7 @@ export class DurableSink implements SpanSink {
   readonly #store: TraceStore;
   readonly #maxPending: number;
   readonly #logger: Logger | undefined;
+  readonly #stage: PipelineStage | undefined;
   #pending = 0;
   #accepted = 0;
   #refused = 0;
@@ -99,6 +123,8 @@ export class DurableSink implements SpanSink {
     this.#store = store;
     this.#maxPending = options.maxPendingSpans ?? 200_000;
     this.#logger = options.logger;
+    this.#stage = options.stage;
+    this.#stage?.onPersisted(() => this.#scheduleRelease());
   }
 
   /** Replays the log into the store, then returns the sink. */
@@ -121,10 +147,13 @@ export class DurableSink implements SpanSink {
         return;
       }
       sink.#replayedSpans += spans.length;
+      const batch = SpanBatch.from(spans);
+      options.stage?.accept(batch, rec.lsn);
       // Not awaited one by one: the store commits them in groups.
-      void store.write(SpanBatch.from(spans), rec.lsn);
+      void store.write(batch, rec.lsn);
     });
     await store.flush();
+    await options.stage?.flush();
     if (last > 0n) await wal.release(last);
     return sink;
   }
@@ -157,6 +186,14 @@ export class DurableSink implements SpanSink {
     }
     this.#accepted += batch.length;
     this.#pending += batch.length;
+    if (this.#stage !== undefined) {
+      // Analytics must never fail an acknowledged request: the spans are logged already.
+      try {
+        this.#stage.accept(batch, lsn);
+      } catch (e) {
+        this.#logger?.error('the analytics stage failed on a batch; its spans are stored without metrics', e);
+      }
+    }
     this.#handOver(batch, lsn);
   }
 
@@ -184,7 +221,10 @@ export class DurableSink implements SpanSink {
 
   #scheduleRelease(): void {
     this.#releasing = this.#releasing.then(async () => {
-      const upTo = this.#toRelease;
+      let upTo = this.#toRelease;
+      // A record is released only once the pipeline stage has committed its effects too.
+      const stagePosition = this.#stage?.persistedPosition;
+      if (stagePosition !== undefined && stagePosition < upTo) upTo = stagePosition;
       if (upTo <= this.#wal.releasedLsn) return;
       // Store writes commit in call order, so every position below upTo is committed too.
       await this.#wal
@@ -196,6 +236,8 @@ export class DurableSink implements SpanSink {
   /** Commits everything to the store, releases the log, and closes both. */
   async close(): Promise<void> {
     this.#closed = true;
+    // The stage writes through the store: it finishes first.
+    await this.#stage?.close().catch((e: unknown) => this.#logger?.error('closing the analytics stage failed', e));
     // Closing the store commits what it holds (or rejects it, when committing keeps failing),
     // so every hand-over settles before the log is released and closed.
     await this.#store.close();

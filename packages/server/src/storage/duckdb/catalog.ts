@@ -56,6 +56,7 @@ export class Catalog {
   #attrTrie: AttrTrie = { next: new Map() };
   #attrTrieNodes = 0;
   #nextShape = 1;
+  #maxSlot = -1;
   readonly #resourceIds = new Map<string, number>();
   readonly #resources = new Map<number, Resource>();
   readonly #resourceBodies = new Map<number, string>();
@@ -104,6 +105,7 @@ export class Catalog {
   #addShape(k: string, shape: Shape): void {
     this.#shapes.set(k, shape);
     this.#shapeById.set(shape.id, shape);
+    for (const slot of shape.slots) if (slot > this.#maxSlot) this.#maxSlot = slot;
     if (shape.id >= this.#nextShape) this.#nextShape = shape.id + 1;
   }
 
@@ -155,6 +157,11 @@ export class Catalog {
       if (s >= 0 && !this.#keySlot.has(key)) this.#keySlot.set(key, s);
     });
     this.#addShape(k, { id, types, keys: [...keys], slots: [...slots] });
+  }
+
+  /** The highest slot column any shape uses (-1 when none does): reads may leave out the ones above. */
+  get maxSlot(): number {
+    return this.#maxSlot;
   }
 
   shape(id: number): Shape | undefined {

@@ -50,6 +50,27 @@ describe('DuckDB store layout', () => {
     assert.notEqual(rep.slots[0], rep.slots[1]);
   });
 
+  it('reads a trace without its details when asked: the same tree and timing, no attributes', async () => {
+    await withStore(async (store) => {
+      const attrs: KeyValue[] = [{ key: 'http.route', value: '/a' }];
+      const spans = [span(7, 1, T0 + 10n, attrs), { ...span(7, 2, T0 + 20n, attrs), parentSpanId: '0000000000000001' }];
+      await store.write(SpanBatch.from(spans));
+      await store.flush();
+      const full = await store.getTrace(spans[0]!.traceId);
+      const lean = await store.getTrace(spans[0]!.traceId, undefined, { details: false });
+      assert.equal(full?.length, 2);
+      assert.equal(lean?.length, 2);
+      const key = (s: Span) => s.spanId;
+      const byId = new Map(full!.map((s) => [key(s), s]));
+      for (const s of lean!) {
+        const f = byId.get(key(s))!;
+        assert.deepEqual({ ...s, attributes: f.attributes }, f, 'everything but the attributes is the same');
+        assert.deepEqual(s.attributes, []);
+        assert.equal(f.attributes.length, 1);
+      }
+    });
+  });
+
   it('keeps attributes beyond the slot columns, in order, and finds them', async () => {
     await withStore(async (store) => {
       const many: KeyValue[] = Array.from({ length: SLOT_COUNT + 6 }, (_, i) => ({

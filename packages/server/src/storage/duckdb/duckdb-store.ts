@@ -37,25 +37,32 @@ import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { isValidTraceId, type Span, type SpanBatch, StatusCode, serviceNameOf } from '@traceloom/model';
+import { isValidTraceId, type KeyValue, type Span, type SpanBatch, StatusCode, serviceNameOf } from '@traceloom/model';
 import { ensureDirSync } from '../../internal/ensure-dir.ts';
 import { attributeText } from '../internal/attr-text.ts';
 import { decodeCursor, encodeCursor } from '../internal/cursor.ts';
 import {
   type AttributeCondition,
   type AttributeListOptions,
+  type EdgeMetricPoint,
+  type EdgeMetricsQuery,
+  type GetTraceOptions,
+  type MetricsBatch,
   type Operation,
   QueryInputError,
   type RetentionResult,
   type SearchQuery,
   type SearchResult,
   type ServiceSpanCount,
+  type SpanMetricPoint,
+  type SpanMetricsQuery,
   type StoreStats,
   type TimeRange,
   type TraceStore,
   type TraceSummary,
 } from '../types.ts';
 import { Catalog, SLOT_COUNT } from './catalog.ts';
+import { DuckDbMetrics } from './metrics-tables.ts';
 import {
   decodeAttrs,
   decodeEvents,
@@ -292,9 +299,35 @@ function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
-function hexU64(v: bigint): string {
-  return v.toString(16).padStart(16, '0');
-}
+/**
+ * A span row as `getTrace` reads it (a JSON array): hex span id, hex parent id ('' for a
+ * root), trace state, flags, name, kind, status code, status message, start (decimal text),
+ * duration (decimal text), shape, attr_more, attr_extra, dropped attribute/event/link counts,
+ * events, links, resource id, scope id, then the slot columns.
+ */
+type TraceRow = [
+  string,
+  string,
+  string,
+  number,
+  string,
+  number,
+  number,
+  string,
+  string,
+  string,
+  number,
+  string | null,
+  string | null,
+  number,
+  number,
+  number,
+  string | null,
+  string | null,
+  number,
+  number,
+  ...(string | null)[],
+];
 
 /** A clause builder that keeps string parameters out of the SQL text. */
 class Params {
@@ -327,6 +360,9 @@ export class DuckDbStore implements TraceStore {
   #today = Math.floor(Date.now() / 86_400_000);
   /** Reads in progress, awaited by close(). */
   readonly #reads = new Set<Promise<unknown>>();
+  /** Span metrics and service-graph tables (`metrics.duckdb`); set by open(). */
+  #metrics: DuckDbMetrics | undefined;
+  #metricsConnection: DuckDBConnection | undefined;
 
   private constructor(
     opts: Readonly<Required<DuckDbStoreOptions>>,
@@ -374,6 +410,8 @@ export class DuckDbStore implements TraceStore {
     }
     await store.#rebuildViews();
     await store.#sealPastDays();
+    store.#metricsConnection = await instance.connect();
+    store.#metrics = await DuckDbMetrics.open(store.#metricsConnection, reader, opts.dataDir);
     return store;
   }
 
@@ -895,7 +933,7 @@ export class DuckDbStore implements TraceStore {
     return p;
   }
 
-  async getTrace(traceId: string, hint?: TimeRange): Promise<Span[] | undefined> {
+  async getTrace(traceId: string, hint?: TimeRange, options?: GetTraceOptions): Promise<Span[] | undefined> {
     const id = traceId.toLowerCase();
     if (!isValidTraceId(id)) return undefined;
     let lo: bigint;
@@ -911,44 +949,60 @@ export class DuckDbStore implements TraceStore {
       lo = r[0] as bigint;
       hi = r[1] as bigint;
     }
-    const rows = (
+    // One JSON text for all rows: @duckdb/node-api converts result values one by one (a
+    // TextDecoder call per string), which took about 2 s for a 100,000-span trace; DuckDB
+    // writing JSON and one JSON.parse take a fraction of that. 64-bit values travel as text.
+    // Without details, only the columns of the tree and timing are read (and no attribute is decoded).
+    const details = options?.details !== false;
+    const slots = details
+      ? SLOT_COLUMNS.slice(0, this.#catalog.maxSlot + 1)
+          .map((c) => `, ${c}`)
+          .join('')
+      : '';
+    const text = (
       await this.#read(
-        `SELECT span_id, parent_id, coalesce(trace_state, ''), flags, name, kind, status_code,
-          coalesce(status_message, ''), start_ns, duration_ns, shape, attr_more, attr_extra, coalesce(dropped_attrs, 0),
-          coalesce(dropped_events, 0), coalesce(dropped_links, 0), events, links, resource_id,
-          scope_id, ${SLOT_COLUMNS.join(', ')}
+        `SELECT json_group_array(json_array(printf('%016x', span_id),
+          CASE WHEN parent_id IS NULL THEN '' ELSE printf('%016x', parent_id) END, coalesce(trace_state, ''), flags,
+          name, kind, status_code, coalesce(status_message, ''), start_ns::VARCHAR, duration_ns::VARCHAR, shape,
+          ${details ? 'attr_more, attr_extra' : 'NULL, NULL'}, coalesce(dropped_attrs, 0), coalesce(dropped_events, 0),
+          coalesce(dropped_links, 0), ${details ? 'events, links' : 'NULL, NULL'}, resource_id, scope_id${slots}))::VARCHAR
          FROM all_spans WHERE ${traceIdSql(id)} AND start_ns BETWEEN ${lo} AND ${hi}`,
       )
-    ).getRowsJS();
+    ).getRows()[0]?.[0];
+    const rows = typeof text === 'string' ? (JSON.parse(text) as TraceRow[]) : [];
     if (rows.length === 0) return undefined;
     const cat = this.#catalog;
     const out: Span[] = [];
     for (const r of rows) {
-      const start = r[8] as bigint;
-      const shape = cat.shape(r[10] as number);
-      const resource = cat.resource(r[18] as number);
-      const scope = cat.scope(r[19] as number);
+      const start = BigInt(r[8]);
+      const shape = cat.shape(r[10]);
+      const resource = cat.resource(r[18]);
+      const scope = cat.scope(r[19]);
       if (shape === undefined || resource === undefined || scope === undefined) continue;
-      const moreText = r[11] as string | null;
-      const more = moreText === null ? undefined : (JSON.parse(moreText) as string[]);
-      const values = shape.slots.map((slot) => (slot >= 0 ? (r[20 + slot] as string) : more![-slot - 1]!));
+      let attributes: KeyValue[] = [];
+      if (details) {
+        const moreText = r[11];
+        const more = moreText === null ? undefined : (JSON.parse(moreText) as string[]);
+        const values = shape.slots.map((slot) => (slot >= 0 ? (r[20 + slot] as string) : more![-slot - 1]!));
+        attributes = decodeAttrs(shape.keys, shape.types, values, r[12]);
+      }
       out.push({
         traceId: id,
-        spanId: hexU64(r[0] as bigint),
-        parentSpanId: r[1] === null ? '' : hexU64(r[1] as bigint),
-        traceState: r[2] as string,
-        flags: r[3] as number,
-        name: r[4] as string,
-        kind: r[5] as number,
+        spanId: r[0],
+        parentSpanId: r[1],
+        traceState: r[2],
+        flags: r[3],
+        name: r[4],
+        kind: r[5],
         startTimeUnixNano: start,
-        endTimeUnixNano: BigInt.asUintN(64, start + (r[9] as bigint)),
-        attributes: decodeAttrs(shape.keys, shape.types, values, r[12] as string | null),
-        droppedAttributesCount: r[13] as number,
-        events: decodeEvents(r[16] as string | null, start),
-        droppedEventsCount: r[14] as number,
-        links: decodeLinks(r[17] as string | null),
-        droppedLinksCount: r[15] as number,
-        status: { code: r[6] as number, message: r[7] as string },
+        endTimeUnixNano: BigInt.asUintN(64, start + BigInt(r[9])),
+        attributes,
+        droppedAttributesCount: r[13],
+        events: decodeEvents(r[16], start),
+        droppedEventsCount: r[14],
+        links: decodeLinks(r[17]),
+        droppedLinksCount: r[15],
+        status: { code: r[6], message: r[7] },
         resource,
         scope,
       });
@@ -1207,6 +1261,7 @@ export class DuckDbStore implements TraceStore {
     });
     this.#flushing = run.catch(() => undefined);
     await run;
+    await this.#metricsTables().deleteBefore(cutoffUnixNano);
     return { deletedSpans, freedBytes };
   }
 
@@ -1215,6 +1270,41 @@ export class DuckDbStore implements TraceStore {
     let bytes = 0;
     for (const d of this.#days.values()) if (d.attached) bytes += fileSize(d.path) + fileSize(`${d.path}.wal`);
     return { spans: Number(n), bytesOnDisk: bytes };
+  }
+
+  // ---------------------------------------------------------------- metrics
+
+  #metricsTables(): DuckDbMetrics {
+    if (this.#closed || this.#metrics === undefined) throw new Error('the store is closed');
+    return this.#metrics;
+  }
+
+  async writeMetrics(batch: MetricsBatch, position?: bigint): Promise<void> {
+    await this.#metricsTables().write(batch, position);
+  }
+
+  async metricsPosition(): Promise<bigint> {
+    return this.#metricsTables().position;
+  }
+
+  async spanMetrics(query: SpanMetricsQuery): Promise<SpanMetricPoint[]> {
+    const p = this.#metricsTables().spanMetrics(query);
+    this.#reads.add(p);
+    void p.then(
+      () => this.#reads.delete(p),
+      () => this.#reads.delete(p),
+    );
+    return p;
+  }
+
+  async edgeMetrics(query: EdgeMetricsQuery): Promise<EdgeMetricPoint[]> {
+    const p = this.#metricsTables().edgeMetrics(query);
+    this.#reads.add(p);
+    void p.then(
+      () => this.#reads.delete(p),
+      () => this.#reads.delete(p),
+    );
+    return p;
   }
 
   /** Writes every day file's changes into the file itself (DuckDB CHECKPOINT). */
@@ -1241,6 +1331,8 @@ export class DuckDbStore implements TraceStore {
     await this.#flushing;
     // A query still running when the connections close would take the process down.
     await Promise.allSettled([...this.#reads]);
+    await this.#metrics?.close();
+    this.#metricsConnection?.closeSync();
     for (const d of this.#days.values())
       if (d.attached) await this.#writer.run(`CHECKPOINT ${d.alias}`).catch(() => undefined);
     this.#writer.closeSync();

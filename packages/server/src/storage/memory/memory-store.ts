@@ -11,13 +11,27 @@ import { type CursorPosition, decodeCursor, encodeCursor, isAfterCursor } from '
 import {
   type AttributeCondition,
   type AttributeListOptions,
+  addEdgeMetricPoints,
+  addSpanMetricPoints,
+  compareEdgeMetricPoints,
+  compareSpanMetricPoints,
+  type EdgeMetricPoint,
+  type EdgeMetricsQuery,
+  edgeMetricKey,
+  type GetTraceOptions,
+  type MetricsBatch,
+  mergeByService,
+  metricBucketStart,
   type Operation,
   QueryInputError,
   type RetentionResult,
   type SearchQuery,
   type SearchResult,
   type ServiceSpanCount,
+  type SpanMetricPoint,
+  type SpanMetricsQuery,
   type StoreStats,
+  spanMetricKey,
   type TimeRange,
   type TraceStore,
   type TraceSummary,
@@ -31,7 +45,13 @@ interface MemoryState {
   /** trace id -> span id -> span (first delivery wins). */
   readonly traces: Map<string, Map<string, Span>>;
   committed: bigint;
+  /** Resolution -> bucket and key -> point. */
+  readonly spanMetrics: Map<number, Map<string, SpanMetricPoint>>;
+  readonly edgeMetrics: Map<number, Map<string, EdgeMetricPoint>>;
+  metricsCommitted: bigint;
 }
+
+const RESOLUTIONS = [60, 3600] as const;
 
 type SpanPredicate = (span: Span) => boolean;
 
@@ -47,7 +67,13 @@ type SpanPredicate = (span: Span) => boolean;
  * const trace = await store.getTrace(spans[0].traceId);
  */
 export class MemoryStore implements TraceStore {
-  #state: MemoryState = { traces: new Map(), committed: 0n };
+  #state: MemoryState = {
+    traces: new Map(),
+    committed: 0n,
+    spanMetrics: new Map(RESOLUTIONS.map((r) => [r, new Map()])),
+    edgeMetrics: new Map(RESOLUTIONS.map((r) => [r, new Map()])),
+    metricsCommitted: 0n,
+  };
   #closed = false;
 
   /**
@@ -85,7 +111,8 @@ export class MemoryStore implements TraceStore {
     this.#checkOpen();
   }
 
-  async getTrace(traceId: string, _hint?: TimeRange): Promise<Span[] | undefined> {
+  /** Always returns the details (`options.details: false` is only an allowance). */
+  async getTrace(traceId: string, _hint?: TimeRange, _options?: GetTraceOptions): Promise<Span[] | undefined> {
     this.#checkOpen();
     const spans = this.#state.traces.get(traceId);
     return spans === undefined ? undefined : [...spans.values()];
@@ -186,6 +213,9 @@ export class MemoryStore implements TraceStore {
       }
       if (spans.size === 0) this.#state.traces.delete(traceId);
     }
+    for (const points of [...this.#state.spanMetrics.values(), ...this.#state.edgeMetrics.values()]) {
+      for (const [key, p] of points) if (p.bucketStartUnixNano < cutoffUnixNano) points.delete(key);
+    }
     return { deletedSpans, freedBytes: 0 };
   }
 
@@ -194,6 +224,59 @@ export class MemoryStore implements TraceStore {
     let spans = 0;
     for (const t of this.#state.traces.values()) spans += t.size;
     return { spans, bytesOnDisk: 0 };
+  }
+
+  async writeMetrics(batch: MetricsBatch, position?: bigint): Promise<void> {
+    this.#checkOpen();
+    const state = this.#state;
+    if (position !== undefined && position <= state.metricsCommitted) return;
+    for (const res of RESOLUTIONS) {
+      const spans = state.spanMetrics.get(res) as Map<string, SpanMetricPoint>;
+      for (const p of batch.spans) {
+        const bucket = metricBucketStart(p.bucketStartUnixNano, res);
+        const key = `${bucket}\u0000${spanMetricKey(p)}`;
+        const at = { ...p, bucketStartUnixNano: bucket };
+        const cur = spans.get(key);
+        spans.set(key, cur === undefined ? at : addSpanMetricPoints(cur, at));
+      }
+      const edges = state.edgeMetrics.get(res) as Map<string, EdgeMetricPoint>;
+      for (const p of batch.edges) {
+        const bucket = metricBucketStart(p.bucketStartUnixNano, res);
+        const key = `${bucket}\u0000${edgeMetricKey(p)}`;
+        const at = { ...p, bucketStartUnixNano: bucket };
+        const cur = edges.get(key);
+        edges.set(key, cur === undefined ? at : addEdgeMetricPoints(cur, at));
+      }
+    }
+    if (position !== undefined) state.metricsCommitted = position;
+  }
+
+  async metricsPosition(): Promise<bigint> {
+    this.#checkOpen();
+    return this.#state.metricsCommitted;
+  }
+
+  async spanMetrics(q: SpanMetricsQuery): Promise<SpanMetricPoint[]> {
+    this.#checkOpen();
+    const out: SpanMetricPoint[] = [];
+    for (const p of this.#state.spanMetrics.get(q.resolutionSeconds)?.values() ?? []) {
+      if (p.bucketStartUnixNano < q.range.startUnixNano || p.bucketStartUnixNano > q.range.endUnixNano) continue;
+      if (q.service !== undefined && p.service !== q.service) continue;
+      if (q.operation !== undefined && p.operation !== q.operation) continue;
+      if (q.spanKinds !== undefined && !q.spanKinds.includes(p.spanKind)) continue;
+      out.push(p);
+    }
+    return q.byService === true ? mergeByService(out) : out.sort(compareSpanMetricPoints);
+  }
+
+  async edgeMetrics(q: EdgeMetricsQuery): Promise<EdgeMetricPoint[]> {
+    this.#checkOpen();
+    const out: EdgeMetricPoint[] = [];
+    for (const p of this.#state.edgeMetrics.get(q.resolutionSeconds)?.values() ?? []) {
+      if (p.bucketStartUnixNano < q.range.startUnixNano || p.bucketStartUnixNano > q.range.endUnixNano) continue;
+      out.push(p);
+    }
+    return out.sort(compareEdgeMetricPoints);
   }
 
   async close(): Promise<void> {
