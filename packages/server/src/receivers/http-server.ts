@@ -159,6 +159,8 @@ export class HttpServer {
   /** The response being written on each socket, to know whether a raw error may still be written. */
   readonly #current = new WeakMap<Socket, ServerResponse>();
   #port: number | undefined;
+  /** Answers GET and HEAD requests that no route matches (the UI's static files). */
+  #fallback: MethodEntry | undefined;
 
   constructor(options: HttpServerOptions) {
     this.name = options.name;
@@ -213,6 +215,20 @@ export class HttpServer {
       maxBodyBytes: options?.maxBodyBytes ?? this.maxBodyBytes,
     });
     entry.allow = [...entry.methods.keys(), 'OPTIONS'].join(', ');
+    return this;
+  }
+
+  /**
+   * Sets the handler for GET and HEAD requests that match no route (other
+   * methods still get 404). Setting it twice is a programming error and throws.
+   */
+  fallback(handler: RouteHandler, options?: RouteOptions): this {
+    if (this.#fallback !== undefined) throw new Error(`${this.name}: a fallback handler is already set`);
+    this.#fallback = {
+      handler,
+      errorWriter: options?.errorWriter ?? this.#errorWriter,
+      maxBodyBytes: options?.maxBodyBytes ?? this.maxBodyBytes,
+    };
     return this;
   }
 
@@ -292,6 +308,15 @@ export class HttpServer {
     if (this.#cors !== undefined && origin !== undefined) applyCors(this.#cors, origin, res);
 
     const found = this.#match(path);
+    if (found === undefined && this.#fallback !== undefined && (method === 'GET' || method === 'HEAD')) {
+      this.#run(req, res, this.#fallback, {
+        path,
+        search,
+        params: EMPTY_PARAMS,
+        maxBodyBytes: this.#fallback.maxBodyBytes,
+      });
+      return;
+    }
     if (found === undefined) {
       this.#fail(req, res, new ServerError(ServerErrorCode.NOT_FOUND, `no route for ${method} ${path}`));
       return;
@@ -313,7 +338,10 @@ export class HttpServer {
       );
       return;
     }
-    const ctx: RouteContext = { path, search, params: found.params, maxBodyBytes: m.maxBodyBytes };
+    this.#run(req, res, m, { path, search, params: found.params, maxBodyBytes: m.maxBodyBytes });
+  }
+
+  #run(req: IncomingMessage, res: ServerResponse, m: MethodEntry, ctx: RouteContext): void {
     let result: void | Promise<void>;
     try {
       result = m.handler(req, res, ctx);

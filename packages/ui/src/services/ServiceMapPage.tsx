@@ -1,4 +1,6 @@
-/** The service map (placeholder until the analytics pages land). */
+import { ServiceMapView } from '../analytics/ServiceMapView.tsx';
+
+/** The service map: the dependency graph of the selected range (`/map`). */
 export function ServiceMapPage() {
-  return <p>service map</p>;
+  return <ServiceMapView />;
 }

@@ -1,4 +1,6 @@
-/** One service's page (placeholder until the analytics pages land). */
+import { ServiceView } from '../analytics/ServiceView.tsx';
+
+/** One service: rate, errors and latency percentiles over time, and its operations (`/services/<name>`). */
 export function ServicePage(props: { readonly service: string }) {
-  return <p>service {props.service}</p>;
+  return <ServiceView service={props.service} />;
 }

@@ -1,4 +1,6 @@
-/** The services page (placeholder until the analytics pages land). */
+import { ServicesView } from '../analytics/ServicesView.tsx';
+
+/** The services page: every service with rate, error %, p95 and a sparkline (`/services`). */
 export function ServicesPage() {
-  return <p>services</p>;
+  return <ServicesView />;
 }
