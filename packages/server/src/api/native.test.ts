@@ -233,6 +233,20 @@ describe('GET /api/v1/traces/{traceId}', () => {
     await badParameter(`/api/v1/traces/${TA}?download=1`, 'download');
   });
 
+  it('leaves the details out of a compact trace larger than maxDetailedSpans, and says so', async () => {
+    const small = await getJson<{ partial?: boolean; spanCount: number }>(
+      `/api/v1/traces/${TA}?format=compact&maxDetailedSpans=1000`,
+    );
+    assert.equal(small.body.partial, undefined);
+    const big = await getJson<{ partial?: boolean; spanCount: number }>(
+      `/api/v1/traces/${TA}?format=compact&maxDetailedSpans=2`,
+    );
+    assert.equal(big.body.partial, true);
+    assert.equal(big.body.spanCount, small.body.spanCount);
+    await badParameter(`/api/v1/traces/${TA}?maxDetailedSpans=2`, 'maxDetailedSpans');
+    await badParameter(`/api/v1/traces/${TA}?format=compact&maxDetailedSpans=-1`, 'maxDetailedSpans');
+  });
+
   it('downloads OTLP/JSON that decodes back to the same spans', async () => {
     const res = await fetch(`${base}/api/v1/traces/${TA}?format=otlp`);
     assert.equal(res.status, 200);

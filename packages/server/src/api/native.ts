@@ -14,18 +14,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeOtlpTracesJson } from '@traceloom/wire';
 import { errorInfo, ServerError, ServerErrorCode } from '../errors.ts';
 import {
+  type GraphEdge,
   MAX_LIST_LIMIT,
   MAX_SEARCH_LIMIT,
   normalizeTraceId,
   nowUnixNano,
+  type OperationStats,
   parseDurationNano,
   parseSpanKind,
   parseTimeHint,
   parseTimeNano,
   type QueryEngine,
+  type RedSeries,
+  type ServiceOverview,
   spanKindName,
 } from '../query/engine.ts';
-import { summaryToJson, traceToJson } from '../query/trace-json.ts';
+import { summaryToJson, traceToCompactJson, traceToJson } from '../query/trace-json.ts';
 import {
   type CorsOptions,
   type ErrorWriter,
@@ -42,7 +46,9 @@ import {
   type AttributeScope,
   QueryInputError,
   type SearchQuery,
+  type TimeRange,
 } from '../storage/types.ts';
+import { mountUiStatic } from './ui-static.ts';
 
 /** The port of the UI and the query APIs (Jaeger's query port). */
 export const DEFAULT_API_PORT = 16686;
@@ -69,6 +75,10 @@ export const NATIVE_API_ROUTES: readonly { readonly method: 'GET' | 'POST'; read
   { method: 'GET', path: '/api/v1/attributes/values' },
   { method: 'GET', path: '/api/v1/summaries' },
   { method: 'POST', path: '/api/v1/summaries' },
+  { method: 'GET', path: '/api/v1/metrics/services' },
+  { method: 'GET', path: '/api/v1/metrics/services/:service' },
+  { method: 'GET', path: '/api/v1/metrics/services/:service/operations' },
+  { method: 'GET', path: '/api/v1/service-graph' },
 ];
 
 /**
@@ -131,11 +141,23 @@ export function mountNativeApi(http: HttpServer, engine: QueryEngine, options: N
   const now = options.now ?? nowUnixNano;
   const handlers: Record<string, Handler> = {
     'GET /api/v1/traces/:traceId': async (_req, res, ctx) => {
-      const p = new Params(ctx.search, ['format', 'start', 'end']);
-      const format = p.oneOf('format', ['json', 'otlp']) ?? 'json';
+      const p = new Params(ctx.search, ['format', 'start', 'end', 'maxDetailedSpans']);
+      const format = p.oneOf('format', ['json', 'otlp', 'compact']) ?? 'json';
       const hint = parseTimeHint(p.one('start'), p.one('end'), now());
+      const maxDetailed = p.integer('maxDetailedSpans', 0, 1_000_000_000);
+      if (maxDetailed !== undefined && format !== 'compact') {
+        throw new ApiParameterError('maxDetailedSpans', 'maxDetailedSpans goes with format=compact');
+      }
       const traceId = ctx.params.traceId ?? '';
-      const found = await engine.trace(traceId, hint);
+      // A trace larger than maxDetailedSpans comes without attributes, events and links
+      // (`partial: true`): its tree and timing arrive in about half the time, and a UI asks for
+      // the rest afterwards. The span count comes from the trace's summary.
+      let details = true;
+      if (maxDetailed !== undefined) {
+        const [summary] = await engine.summaries([traceId], 'traceId');
+        details = summary === undefined || summary.spanCount <= maxDetailed;
+      }
+      const found = await engine.trace(traceId, hint, 'traceId', { details });
       if (found === undefined) {
         throw new ServerError(ServerErrorCode.TRACE_NOT_FOUND, `trace ${traceId} was not found`);
       }
@@ -145,7 +167,8 @@ export function mountNativeApi(http: HttpServer, engine: QueryEngine, options: N
         sendBytes(res, 200, 'application/json', body);
         return;
       }
-      sendJson(res, traceToJson(found));
+      // The compact view keeps the UI's first paint of 100,000-span traces fast (see TraceCompactJson).
+      sendJson(res, format === 'compact' ? traceToCompactJson(found, { partial: !details }) : traceToJson(found));
     },
     'GET /api/v1/search': async (_req, res, ctx) => {
       const query = parseSearchQuery(new Params(ctx.search, SEARCH_PARAMETERS), now());
@@ -202,6 +225,57 @@ export function mountNativeApi(http: HttpServer, engine: QueryEngine, options: N
       }
       await sendSummaries(res, engine, ids, 'traceIds');
     },
+    // Analytics (span metrics and the service graph); see analyticsRange and the JSON views below.
+    'GET /api/v1/metrics/services': async (_req, res, ctx) => {
+      const p = new Params(ctx.search, ['start', 'end', 'lookback', 'step', 'spanKind']);
+      const range = analyticsRange(p, now());
+      const kinds = p.all('spanKind').map((k) => parseSpanKind(k, 'spanKind'));
+      const step = analyticsStep(p, range);
+      const rows = await engine.servicesOverview(range, step, kinds.length > 0 ? kinds : undefined);
+      sendJson(res, { ...rangeJson(range), stepSeconds: step, services: rows.map(serviceOverviewJson) });
+    },
+    'GET /api/v1/metrics/services/:service': async (_req, res, ctx) => {
+      const p = new Params(ctx.search, [
+        'start',
+        'end',
+        'lookback',
+        'step',
+        'operation',
+        'spanKind',
+        'groupByOperation',
+      ]);
+      const range = analyticsRange(p, now());
+      const kinds = p.all('spanKind').map((k) => parseSpanKind(k, 'spanKind'));
+      const operation = nonEmpty(p.one('operation'));
+      const step = analyticsStep(p, range);
+      const series = await engine.red({
+        service: ctx.params.service ?? '',
+        range,
+        stepSeconds: step,
+        ...(operation === undefined ? {} : { operation }),
+        ...(kinds.length === 0 ? {} : { spanKinds: kinds }),
+        groupByOperation: p.boolean('groupByOperation') ?? false,
+      });
+      sendJson(res, {
+        service: ctx.params.service,
+        ...rangeJson(range),
+        stepSeconds: step,
+        series: series.map(redSeriesJson),
+      });
+    },
+    'GET /api/v1/metrics/services/:service/operations': async (_req, res, ctx) => {
+      const p = new Params(ctx.search, ['start', 'end', 'lookback', 'spanKind']);
+      const range = analyticsRange(p, now());
+      const kinds = p.all('spanKind').map((k) => parseSpanKind(k, 'spanKind'));
+      const rows = await engine.operationStats(ctx.params.service ?? '', range, kinds.length > 0 ? kinds : undefined);
+      sendJson(res, { service: ctx.params.service, ...rangeJson(range), operations: rows.map(operationStatsJson) });
+    },
+    'GET /api/v1/service-graph': async (_req, res, ctx) => {
+      const p = new Params(ctx.search, ['start', 'end', 'lookback']);
+      const range = analyticsRange(p, now());
+      const graph = await engine.serviceGraph(range);
+      sendJson(res, { ...rangeJson(range), nodes: graph.nodes, edges: graph.edges.map(graphEdgeJson) });
+    },
   };
   for (const { method, path } of NATIVE_API_ROUTES) {
     const handler = handlers[`${method} ${path}`];
@@ -220,6 +294,10 @@ export interface ApiServerOptions extends NativeApiOptions {
   readonly cors?: CorsOptions | false;
   /** @default silent */
   readonly logger?: Logger;
+  /** Other API families to add to this server (Jaeger, `/metrics`), before the UI's catch-all. */
+  readonly mounts?: readonly ((http: HttpServer) => void)[];
+  /** The built web UI folder to serve at `/` (see `ui-static.ts`). @default no UI */
+  readonly uiDir?: string;
 }
 
 /** A running API server. */
@@ -250,6 +328,8 @@ export async function startApiServer(engine: QueryEngine, options: ApiServerOpti
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   mountNativeApi(http, engine, options.now === undefined ? {} : { now: options.now });
+  for (const mount of options.mounts ?? []) mount(http);
+  if (options.uiDir !== undefined) mountUiStatic(http, { dir: options.uiDir });
   const port = await http.listen(options.host ?? 'localhost', options.port ?? DEFAULT_API_PORT);
   return { port, http, close: () => http.close() };
 }
@@ -514,4 +594,99 @@ function nonEmpty(v: string | undefined): string | undefined {
 
 function clip(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+// ---------------------------------------------------------------------------
+// Analytics parameters and JSON views
+
+/** Default step of RED series: the largest of 1 minute and a 300th of the range, in whole minutes. */
+function analyticsStep(p: Params, range: TimeRange): number {
+  const text = nonEmpty(p.one('step'));
+  if (text !== undefined) return Number(parseDurationNano(text, 'step') / 1_000_000_000n);
+  const seconds = Number(range.endUnixNano - range.startUnixNano) / 1e9;
+  return Math.max(60, Math.ceil(seconds / 300 / 60) * 60);
+}
+
+/** `[start, end]` from `start`, `end` and `lookback` (default 1h), as search reads them. */
+function analyticsRange(p: Params, now: bigint): TimeRange {
+  const endText = nonEmpty(p.one('end'));
+  const startText = nonEmpty(p.one('start'));
+  const lookback = parseDurationNano(nonEmpty(p.one('lookback')) ?? DEFAULT_LOOKBACK, 'lookback');
+  const endUnixNano = endText === undefined ? now : parseTimeNano(endText, 'end', now);
+  const startUnixNano =
+    startText !== undefined
+      ? parseTimeNano(startText, 'start', now)
+      : endUnixNano > lookback
+        ? endUnixNano - lookback
+        : 0n;
+  if (startUnixNano > endUnixNano) throw new ApiParameterError('end', `end (${endText ?? 'now'}) is before start`);
+  return { startUnixNano, endUnixNano };
+}
+
+const ms = (nano: number | null): number | null => (nano === null ? null : Math.round(nano / 1e3) / 1e3);
+
+function rangeJson(range: TimeRange) {
+  return { startUnixNano: String(range.startUnixNano), endUnixNano: String(range.endUnixNano) };
+}
+
+function redSeriesJson(s: RedSeries) {
+  return {
+    ...(s.operation === undefined ? {} : { operation: s.operation }),
+    points: s.points.map((pt) => ({
+      timeUnixNano: String(pt.timeUnixNano),
+      timeMillis: Number(pt.timeUnixNano / 1_000_000n),
+      calls: pt.calls,
+      errors: pt.errors,
+      rate: pt.rate,
+      errorRatio: pt.errorRatio,
+      p50Ms: ms(pt.p50Nano),
+      p95Ms: ms(pt.p95Nano),
+      p99Ms: ms(pt.p99Nano),
+    })),
+  };
+}
+
+function operationStatsJson(o: OperationStats) {
+  return {
+    operation: o.operation,
+    spanKind: o.spanKind,
+    spanKindName: spanKindName(o.spanKind),
+    calls: o.calls,
+    errors: o.errors,
+    rate: o.rate,
+    errorRatio: o.errorRatio,
+    p50Ms: ms(o.p50Nano),
+    p95Ms: ms(o.p95Nano),
+    p99Ms: ms(o.p99Nano),
+  };
+}
+
+function serviceOverviewJson(s: ServiceOverview) {
+  return {
+    service: s.service,
+    calls: s.calls,
+    errors: s.errors,
+    rate: s.rate,
+    errorRatio: s.errorRatio,
+    p95Ms: ms(s.p95Nano),
+    callsPerStep: s.callsPerStep,
+  };
+}
+
+function graphEdgeJson(e: GraphEdge) {
+  return {
+    client: e.client,
+    server: e.server,
+    connectionType: e.connectionType,
+    requests: e.requests,
+    failed: e.failed,
+    rate: e.rate,
+    errorRatio: e.errorRatio,
+    clientP50Ms: ms(e.clientP50Nano),
+    clientP95Ms: ms(e.clientP95Nano),
+    clientP99Ms: ms(e.clientP99Nano),
+    serverP50Ms: ms(e.serverP50Nano),
+    serverP95Ms: ms(e.serverP95Nano),
+    serverP99Ms: ms(e.serverP99Nano),
+  };
 }

@@ -28,6 +28,12 @@ export interface CliConfig {
   };
   /** Port of the query API and UI; false when off. */
   readonly api: { port: number } | false;
+  /** Span metrics and the service graph (see src/pipeline/README.md). */
+  readonly analytics: {
+    readonly flushIntervalMs: number;
+    readonly graphWaitMs: number;
+    readonly maxOperationsPerService: number;
+  };
   /** How often the received-span counts are logged; 0 turns it off. */
   readonly logIntervalMs: number;
   readonly logLevel: LogLevel;
@@ -99,6 +105,24 @@ const OPTIONS = {
     help: 'how often to log received-span counts (0: never)',
     dflt: '5',
   },
+  'metrics-flush-interval': {
+    env: 'TRACELOOM_METRICS_FLUSH_INTERVAL',
+    arg: '<seconds>',
+    help: 'how often span metrics and service-graph edges are written to storage',
+    dflt: '5',
+  },
+  'service-graph-wait': {
+    env: 'TRACELOOM_SERVICE_GRAPH_WAIT',
+    arg: '<seconds>',
+    help: 'how long a client or server span waits for its other half before it counts as unpaired (or a virtual node)',
+    dflt: '10',
+  },
+  'max-operations-per-service': {
+    env: 'TRACELOOM_MAX_OPERATIONS_PER_SERVICE',
+    arg: '<count>',
+    help: 'distinct span names per service in span metrics; more are counted under __overflow__',
+    dflt: '1000',
+  },
   'log-level': { env: 'TRACELOOM_LOG_LEVEL', arg: '<level>', help: 'debug, info, warn, error or silent', dflt: 'info' },
 } as const;
 type OptionName = keyof typeof OPTIONS;
@@ -111,6 +135,8 @@ export function helpText(): string {
   });
   return [
     'Usage: traceloom [start] [options]',
+    '       traceloom demo [options]      a demo shop traced into a new server (traceloom demo --help)',
+    '       traceloom loadgen [options]   seeded synthetic load over OTLP (traceloom loadgen --help)',
     '',
     'Starts Traceloom: the span receivers (OTLP/HTTP, OTLP/gRPC, Zipkin, Jaeger), the',
     'write-ahead log, the embedded store (DuckDB) and the query API.',
@@ -202,6 +228,13 @@ function parseSeconds(value: string, what: string, allowZero: boolean): number {
   return Math.round(n * 1000);
 }
 
+function parseCount(value: string, what: string): number {
+  const t = value.trim();
+  const n = /^\d{1,9}$/.test(t) ? Number(t) : Number.NaN;
+  if (!(n >= 1)) throw bad(`${what} must be a positive whole number, not '${value}'`);
+  return n;
+}
+
 function parseList(value: string): string[] {
   return value
     .split(',')
@@ -231,7 +264,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   let command: CliConfig['command'] = 'start';
   if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'start')) {
     if (positionals[0] === 'help') command = 'help';
-    else throw bad(`unknown command '${positionals.join(' ')}'; the only command is 'start'`);
+    else throw bad(`unknown command '${positionals.join(' ')}'; the commands are 'start', 'demo' and 'loadgen'`);
   }
   if (values.help === true) command = 'help';
 
@@ -258,6 +291,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const retention = get('retention');
   const memory = get('memory-limit');
   const level = get('log-level');
+  const flush = get('metrics-flush-interval');
+  const wait = get('service-graph-wait');
+  const maxOps = get('max-operations-per-service');
   const logLevel = (level?.value.trim().toLowerCase() ?? 'info') as LogLevel;
   if (!LEVELS.includes(logLevel)) {
     throw bad(`${level?.what} must be one of ${LEVELS.join(', ')}, not '${level?.value}'`);
@@ -283,6 +319,11 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       memoryLimitBytes: memory === undefined ? 1024 ** 3 : parseMemory(memory.value, memory.what),
     },
     api: port('api-port', 16686),
+    analytics: {
+      flushIntervalMs: flush === undefined ? 5000 : parseSeconds(flush.value, flush.what, false),
+      graphWaitMs: wait === undefined ? 10_000 : parseSeconds(wait.value, wait.what, true),
+      maxOperationsPerService: maxOps === undefined ? 1000 : parseCount(maxOps.value, maxOps.what),
+    },
     logIntervalMs: interval === undefined ? 5000 : parseSeconds(interval.value, interval.what, true),
     logLevel,
   };

@@ -6,10 +6,14 @@
  */
 
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mountJaegerAnalytics } from '../api/jaeger.ts';
 import { type RunningApiServer, startApiServer } from '../api/native.ts';
+import { type HealthFigures, mountPrometheus } from '../api/prometheus.ts';
 import { StartupError, StartupErrorCode } from '../errors.ts';
 import { ensureDirSync } from '../internal/ensure-dir.ts';
 import { FolderLockedError, lockFolder } from '../internal/pid-lock.ts';
+import { AnalyticsStage } from '../pipeline/analytics.ts';
 import { QueryEngine } from '../query/engine.ts';
 import { startReceivers } from '../receivers/index.ts';
 import { consoleLogger } from '../receivers/logger.ts';
@@ -26,6 +30,9 @@ function urlHost(host: string): string {
 }
 
 const fmt = new Intl.NumberFormat('en-US');
+
+/** The built web UI (`npm run build:ui`; `npm start` builds it when needed). */
+const UI_DIR = fileURLToPath(new URL('../../../ui/dist', import.meta.url));
 
 /** A clear start-up error for a data folder that cannot be used. */
 function dataDirError(dir: string, e: unknown): StartupError {
@@ -99,9 +106,13 @@ async function run(config: CliConfig): Promise<void> {
     process.stderr.write(`traceloom: ${dataDirError(dataDir, e).message}\n`);
     process.exit(1);
   }
+  let wal: WriteAheadLog;
+  let analytics: AnalyticsStage;
   try {
-    const wal = await WriteAheadLog.open({ dir: join(dataDir, 'wal') });
-    durable = await DurableSink.open(wal, store, { logger });
+    wal = await WriteAheadLog.open({ dir: join(dataDir, 'wal') });
+    // Span metrics and the service graph see every batch before storage (and before any sampling).
+    analytics = await AnalyticsStage.open(store, { ...config.analytics, logger });
+    durable = await DurableSink.open(wal, store, { logger, stage: analytics });
   } catch (e) {
     await store.close().catch(() => undefined);
     process.stderr.write(`traceloom: ${dataDirError(join(dataDir, 'wal'), e).message}\n`);
@@ -114,11 +125,25 @@ async function run(config: CliConfig): Promise<void> {
     );
   }
   const engine = new QueryEngine(store);
-  let receivers: Awaited<ReturnType<typeof startReceivers>>;
+  let receivers: Awaited<ReturnType<typeof startReceivers>> | undefined;
   let api: RunningApiServer | undefined;
+  const health = (): HealthFigures => ({
+    spansReceived: receivers?.stats.acceptedSpans ?? new Map(),
+    spansRejected: receivers?.stats.rejectedSpans ?? new Map(),
+    requestsRefused: durable.stats.refused,
+    walUnreleasedBytes: wal.unreleasedBytes,
+    walUnreleasedRecords: Number(wal.lastLsn - wal.releasedLsn),
+    storagePendingSpans: durable.stats.pendingSpans,
+  });
   try {
     if (config.api !== false) {
-      api = await startApiServer(engine, { host: config.receivers.host, port: config.api.port, logger });
+      api = await startApiServer(engine, {
+        host: config.receivers.host,
+        port: config.api.port,
+        logger,
+        uiDir: UI_DIR,
+        mounts: [(http) => mountJaegerAnalytics(http, engine), (http) => mountPrometheus(http, { analytics, health })],
+      });
     }
     receivers = await startReceivers(durable, { ...config.receivers, logger });
   } catch (e) {
@@ -150,6 +175,7 @@ async function run(config: CliConfig): Promise<void> {
     );
   }
   if (api !== undefined) {
+    lines.push('', 'Web UI:', `  http://${h}:${api.port}/`);
     lines.push('', 'Query API:', `  http://${h}:${api.port}/api/v1/services`);
   }
   const keep = config.storage.retentionMs === 0 ? 'kept forever' : `kept ${formatAge(config.storage.retentionMs)}`;
@@ -230,15 +256,26 @@ async function run(config: CliConfig): Promise<void> {
   if (early !== undefined) stop(early);
 }
 
-let config: CliConfig;
-try {
-  config = parseCli(process.argv.slice(2), process.env);
-} catch (e) {
-  if (e instanceof StartupError) {
-    process.stderr.write(`traceloom: ${e.message}\n`);
-    process.exit(2);
-  }
-  throw e;
+// `traceloom demo` and `traceloom loadgen` live in packages/demo; the server's own paths stay as they are.
+const subcommand = process.argv[2];
+if (subcommand === 'demo' || subcommand === 'loadgen') {
+  const demo = await import('../../../demo/src/commands.ts');
+  await (subcommand === 'demo' ? demo.runDemoCommand : demo.runLoadgenCommand)(process.argv.slice(3));
+} else {
+  await startCommand();
 }
-if (config.command === 'help') process.stdout.write(helpText());
-else await run(config);
+
+async function startCommand(): Promise<void> {
+  let config: CliConfig;
+  try {
+    config = parseCli(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (e instanceof StartupError) {
+      process.stderr.write(`traceloom: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  if (config.command === 'help') process.stdout.write(helpText());
+  else await run(config);
+}
