@@ -32,8 +32,8 @@ export interface ServiceGraphProps {
   readonly onNodeClick?: (id: string) => void;
 }
 
-const NODE_H = 40;
-const CHAR_W = 7.4;
+const NODE_H = 44;
+const CHAR_W = 7.8;
 
 interface Laid {
   readonly width: number;
@@ -44,9 +44,9 @@ interface Laid {
 
 function layout(nodes: readonly GraphNode[], edges: readonly GraphEdge[]): Laid {
   const g = new dagre.graphlib.Graph({ multigraph: false });
-  g.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 110, marginx: 20, marginy: 20 });
+  g.setGraph({ rankdir: 'LR', nodesep: 36, ranksep: 190, marginx: 24, marginy: 24 });
   g.setDefaultEdgeLabel(() => ({}));
-  for (const n of nodes) g.setNode(n.id, { width: Math.max(90, n.id.length * CHAR_W + 44), height: NODE_H });
+  for (const n of nodes) g.setNode(n.id, { width: Math.max(96, n.id.length * CHAR_W + 40), height: NODE_H });
   for (const e of edges) {
     if (g.hasNode(e.source) && g.hasNode(e.target) && e.source !== e.target) g.setEdge(e.source, e.target);
   }
@@ -69,7 +69,9 @@ function layout(nodes: readonly GraphNode[], edges: readonly GraphEdge[]): Laid 
     }
     const last = pts[pts.length - 1]!;
     d += ` L${last.x},${last.y}`;
-    const mid = pts[Math.floor(pts.length / 2)]!;
+    const first = pts[0]!;
+    const mid =
+      pts.length % 2 === 1 ? pts[(pts.length - 1) / 2]! : { x: (first.x + last.x) / 2, y: (first.y + last.y) / 2 };
     return [{ e, d, mx: mid.x, my: mid.y }];
   });
   return { width: graph.width ?? 0, height: graph.height ?? 0, nodes: laidNodes, edges: laidEdges };
@@ -83,12 +85,13 @@ export function errorColor(errors: number, requests: number): string {
   return 'var(--ok, #3f9f5a)';
 }
 
-const KIND_ICON: Record<GraphNodeKind, string> = {
+/** The second line of a node that is not an instrumented service. */
+const KIND_LABEL: Record<GraphNodeKind, string> = {
   service: '',
-  database: '🛢 ',
-  messaging: '✉ ',
-  external: '🌐 ',
-  user: '👤 ',
+  database: 'database',
+  messaging: 'message broker',
+  external: 'external',
+  user: 'clients',
 };
 
 export function ServiceGraph(props: ServiceGraphProps) {
@@ -108,7 +111,16 @@ export function ServiceGraph(props: ServiceGraphProps) {
         aria-label="service dependency graph"
       >
         <defs>
-          <marker id="tl-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+          <marker
+            id="tl-arrow"
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerUnits="userSpaceOnUse"
+            markerWidth="10"
+            markerHeight="10"
+            orient="auto"
+          >
             <path d="M0,0 L10,5 L0,10 z" fill="var(--text-muted)" />
           </marker>
         </defs>
@@ -151,10 +163,20 @@ export function ServiceGraph(props: ServiceGraphProps) {
             style={{ cursor: onNodeClick === undefined ? 'default' : 'pointer' }}
           >
             <rect width={n.w} height={NODE_H} rx={n.kind === 'service' ? 8 : 20} />
-            <text x={n.w / 2} y={NODE_H / 2 + 4} textAnchor="middle">
-              {KIND_ICON[n.kind]}
-              {n.id}
-            </text>
+            {n.kind === 'service' ? (
+              <text x={n.w / 2} y={NODE_H / 2 + 5} textAnchor="middle">
+                {n.id}
+              </text>
+            ) : (
+              <>
+                <text x={n.w / 2} y={NODE_H / 2 - 2} textAnchor="middle">
+                  {n.id}
+                </text>
+                <text x={n.w / 2} y={NODE_H / 2 + 12} textAnchor="middle" className="tl-graph-kind">
+                  {KIND_LABEL[n.kind]}
+                </text>
+              </>
+            )}
           </g>
         ))}
       </svg>
