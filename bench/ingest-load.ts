@@ -66,8 +66,13 @@ function payload(spans: readonly Span[]): Payload {
   return { request, offsets, original };
 }
 
+// Live traffic: the traces start within the last 10 s (not spread over a past day), so the
+// server's per-minute metrics and day files see what they see in production.
+const WINDOW_NANO = 10_000_000_000n;
+const startUnixNano = BigInt(Date.now()) * 1_000_000n - WINDOW_NANO;
 const pool: Payload[] = [];
-for (const chunk of spanChunks(generateTraces({ seed, spans: SPANS_PER_REQUEST * POOL }), SPANS_PER_REQUEST)) {
+const traces = generateTraces({ seed, spans: SPANS_PER_REQUEST * POOL, startUnixNano, windowNano: WINDOW_NANO });
+for (const chunk of spanChunks(traces, SPANS_PER_REQUEST)) {
   if (chunk.length === SPANS_PER_REQUEST && pool.length < POOL) pool.push(payload(chunk));
 }
 const bodyBytes = (pool[0] as Payload).request.length;

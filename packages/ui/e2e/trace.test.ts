@@ -353,6 +353,8 @@ describe('trace page (Chromium, real server)', () => {
       const text = await readFile(file, 'utf8');
       assert.match(text, /"resourceSpans"/);
       await page.goto(`${tl.url}/open`);
+      await page.waitForSelector('[data-testid="open-file"]', { state: 'attached' });
+      await screenshotBothThemes(page, 'open');
       // The file is read in the browser: no API request for the trace may happen.
       const apiCalls: string[] = [];
       page.on('request', (r) => {

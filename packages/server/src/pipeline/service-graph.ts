@@ -158,7 +158,15 @@ export class ServiceGraphBuilder {
         peer: undefined,
         peerType: '',
       };
-      if (kind === KIND_CLIENT) peerOf(batch.spans[i]?.attributes, half);
+      if (kind === KIND_CLIENT) {
+        peerOf(batch.spans[i]?.attributes, half);
+        // A database call has no server span to wait for (databases are not instrumented), so
+        // it becomes its edge at once, as Tempo does, instead of holding memory for the wait.
+        if (half.peerType === 'database') {
+          this.#expired(half);
+          continue;
+        }
+      }
       if (isClientSide) {
         const key = traceId + (batch.spanId[i] as string);
         const server = this.#servers.get(key);
