@@ -44,120 +44,6 @@ export interface Operation {
   readonly spanKindName: SpanKindName;
 }
 
-/** An attribute value as the API writes it. */
-export interface AttributeValueJson {
-  readonly type: 'string' | 'bool' | 'int' | 'double' | 'bytes' | 'array' | 'kvlist' | 'null';
-  readonly value: unknown;
-}
-
-export interface AttributeJson extends AttributeValueJson {
-  readonly key: string;
-}
-
-export interface ResourceJson {
-  readonly serviceName: string;
-  readonly attributes: readonly AttributeJson[];
-  readonly droppedAttributesCount: number;
-  readonly schemaUrl: string;
-}
-
-export interface ScopeJson {
-  readonly name: string;
-  readonly version: string;
-  readonly attributes: readonly AttributeJson[];
-  readonly droppedAttributesCount: number;
-  readonly schemaUrl: string;
-}
-
-export interface SpanEventJson {
-  readonly name: string;
-  readonly timeUnixNano: string;
-  readonly timeMicros: number;
-  readonly attributes: readonly AttributeJson[];
-  readonly droppedAttributesCount: number;
-}
-
-export interface SpanLinkJson {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly traceState: string;
-  readonly flags: number;
-  readonly attributes: readonly AttributeJson[];
-  readonly droppedAttributesCount: number;
-}
-
-/** One span of a {@link TraceJson}; times are clock-skew adjusted. */
-export interface SpanJson {
-  readonly index: number;
-  readonly spanId: string;
-  readonly parentSpanId: string;
-  /** -1 for roots and orphans. */
-  readonly parentIndex: number;
-  readonly children: readonly number[];
-  readonly depth: number;
-  readonly orphan: boolean;
-  readonly name: string;
-  readonly kind: number;
-  readonly kindName: SpanKindName;
-  readonly serviceName: string;
-  readonly resourceIndex: number;
-  readonly scopeIndex: number;
-  readonly startUnixNano: string;
-  readonly endUnixNano: string;
-  readonly durationNano: string;
-  readonly startMicros: number;
-  readonly durationMicros: number;
-  readonly skewNano: string;
-  readonly selfTimeNano: string;
-  readonly selfTimeMicros: number;
-  readonly status: { readonly code: number; readonly codeName: 'unset' | 'ok' | 'error'; readonly message: string };
-  readonly traceState: string;
-  readonly flags: number;
-  readonly attributes: readonly AttributeJson[];
-  readonly droppedAttributesCount: number;
-  readonly events: readonly SpanEventJson[];
-  readonly droppedEventsCount: number;
-  readonly links: readonly SpanLinkJson[];
-  readonly droppedLinksCount: number;
-  readonly warnings: readonly string[];
-  readonly onCriticalPath: boolean;
-}
-
-export interface CriticalPathSegmentJson {
-  readonly spanId: string;
-  readonly index: number;
-  readonly startUnixNano: string;
-  readonly endUnixNano: string;
-  readonly startMicros: number;
-  readonly durationMicros: number;
-}
-
-/** `GET /api/v1/traces/{traceId}`: one assembled trace. */
-export interface TraceJson {
-  readonly traceId: string;
-  readonly rootServiceName: string;
-  readonly rootName: string;
-  readonly startUnixNano: string;
-  readonly endUnixNano: string;
-  readonly durationNano: string;
-  readonly startTime: string;
-  readonly startMicros: number;
-  readonly durationMicros: number;
-  readonly spanCount: number;
-  readonly errorCount: number;
-  readonly depth: number;
-  readonly orphanCount: number;
-  readonly duplicatesRemoved: number;
-  readonly warningCount: number;
-  readonly warnings: readonly string[];
-  readonly services: readonly ServiceCount[];
-  readonly roots: readonly number[];
-  readonly resources: readonly ResourceJson[];
-  readonly scopes: readonly ScopeJson[];
-  readonly spans: readonly SpanJson[];
-  readonly criticalPath: readonly CriticalPathSegmentJson[];
-}
-
 /** The answer of the summaries routes. */
 export interface SummariesResult {
   readonly traces: readonly TraceSummary[];
@@ -286,11 +172,6 @@ export async function fetchAttributeValues(
 /** Runs a search; `params` are the search route's query parameters. */
 export function searchTraces(params: URLSearchParams, signal?: AbortSignal): Promise<SearchResult> {
   return getJson<SearchResult>('/api/v1/search', params, signal);
-}
-
-/** One assembled trace. */
-export function fetchTrace(traceId: string, signal?: AbortSignal): Promise<TraceJson> {
-  return getJson<TraceJson>(`/api/v1/traces/${encodeURIComponent(traceId)}`, undefined, signal);
 }
 
 /** The URL that downloads a trace as OTLP/JSON. */
