@@ -244,6 +244,29 @@ describe('service graph', () => {
     assert.deepEqual(g.stats, { paired: 2, virtual: 3, unpaired: 2, evicted: 0, pending: 0 });
   });
 
+  it('names a database by db.system.name (the stable convention) before server.address', () => {
+    const g = new ServiceGraphBuilder({ waitMs: 1000 });
+    const attrs = (system: string): KeyValue[] => [
+      { key: 'server.address', value: '127.0.0.1' },
+      { key: 'db.system.name', value: system },
+    ];
+    g.add(
+      SpanBatch.from([
+        span({ trace: 9, id: 1, parent: 5, service: 'catalog', kind: SpanKind.CLIENT, attrs: attrs('postgresql') }),
+        span({ trace: 9, id: 2, parent: 5, service: 'cart', kind: SpanKind.CLIENT, attrs: attrs('redis') }),
+      ]),
+      0,
+    );
+    assert.deepEqual(
+      edgeSet(g.drain()),
+      new Map([
+        ['catalog->postgresql(database)', '1/0'],
+        ['cart->redis(database)', '1/0'],
+      ]),
+    );
+    assert.equal(g.stats.pending, 0);
+  });
+
   it('keeps client and server latency per edge, and bounds the halves it holds', () => {
     const g = new ServiceGraphBuilder({ waitMs: 1000, maxPending: 2 });
     g.add(

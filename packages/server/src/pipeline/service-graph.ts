@@ -33,6 +33,9 @@ const MINUTE_NS_BIG = 60_000_000_000n;
 /** Attributes that name the peer of an unpaired client span, in order of preference. */
 const PEER_ATTRIBUTES: readonly { key: string; type: EdgeConnectionType }[] = [
   { key: 'peer.service', type: 'virtual_node' },
+  // `db.system.name` is the stable database convention (what current contrib instrumentations
+  // such as pg and ioredis write); `db.system` the older name.
+  { key: 'db.system.name', type: 'database' },
   { key: 'db.system', type: 'database' },
   { key: 'server.address', type: 'virtual_node' },
 ];

@@ -36,6 +36,9 @@ const NODE_H = 44;
 const CHAR_W = 7.8;
 
 interface Laid {
+  /** The drawing's bounds: nodes, edge curves and labels (dagre's own size leaves curves out). */
+  readonly minX: number;
+  readonly minY: number;
   readonly width: number;
   readonly height: number;
   readonly nodes: { id: string; kind: GraphNodeKind; x: number; y: number; w: number }[];
@@ -44,7 +47,7 @@ interface Laid {
 
 function layout(nodes: readonly GraphNode[], edges: readonly GraphEdge[]): Laid {
   const g = new dagre.graphlib.Graph({ multigraph: false });
-  g.setGraph({ rankdir: 'LR', nodesep: 36, ranksep: 190, marginx: 24, marginy: 24 });
+  g.setGraph({ rankdir: 'LR', nodesep: 36, ranksep: 160, marginx: 24, marginy: 24 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of nodes) g.setNode(n.id, { width: Math.max(96, n.id.length * CHAR_W + 40), height: NODE_H });
   for (const e of edges) {
@@ -74,7 +77,27 @@ function layout(nodes: readonly GraphNode[], edges: readonly GraphEdge[]): Laid 
       pts.length % 2 === 1 ? pts[(pts.length - 1) / 2]! : { x: (first.x + last.x) / 2, y: (first.y + last.y) / 2 };
     return [{ e, d, mx: mid.x, my: mid.y }];
   });
-  return { width: graph.width ?? 0, height: graph.height ?? 0, nodes: laidNodes, edges: laidEdges };
+  let minX = 0;
+  let minY = 0;
+  let maxX = graph.width ?? 0;
+  let maxY = graph.height ?? 0;
+  for (const n of laidNodes) {
+    minX = Math.min(minX, n.x - n.w / 2);
+    maxX = Math.max(maxX, n.x + n.w / 2);
+    minY = Math.min(minY, n.y - NODE_H / 2);
+    maxY = Math.max(maxY, n.y + NODE_H / 2);
+  }
+  for (const e of edges) {
+    if (!g.hasEdge(e.source, e.target)) continue;
+    for (const p of g.edge(e.source, e.target).points ?? []) {
+      minX = Math.min(minX, p.x);
+      maxX = Math.max(maxX, p.x);
+      // Labels sit 6 px above the curve's middle; keep room for them and for the curve's width.
+      minY = Math.min(minY, p.y - 22);
+      maxY = Math.max(maxY, p.y + 8);
+    }
+  }
+  return { minX, minY, width: maxX - minX, height: maxY - minY, nodes: laidNodes, edges: laidEdges };
 }
 
 /** The colour of an edge by its error share. */
@@ -103,10 +126,10 @@ export function ServiceGraph(props: ServiceGraphProps) {
   const near = (e: GraphEdge) => hover === undefined || e.source === hover || e.target === hover;
   return (
     <div className="tl-graph">
+      {/* Scaled down to the card's width when wider (the viewBox keeps the proportions), never up. */}
       <svg
-        width={laid.width}
-        height={laid.height}
-        viewBox={`0 0 ${laid.width} ${laid.height}`}
+        viewBox={`${laid.minX} ${laid.minY} ${laid.width} ${laid.height}`}
+        style={{ width: '100%', maxWidth: laid.width, height: 'auto' }}
         role="img"
         aria-label="service dependency graph"
       >
