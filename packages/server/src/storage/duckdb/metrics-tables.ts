@@ -78,6 +78,19 @@ function num(n: number): string {
   return Number.isFinite(n) ? String(n) : '0';
 }
 
+/** How {@link DuckDbMetrics} merges points into one metrics table. */
+interface MergeTable<P> {
+  readonly table: string;
+  /** The columns read back, in the order `fromRow` takes them. */
+  readonly columns: string;
+  /** Identifies a point's series within its bucket. */
+  key(p: P): string;
+  add(a: P, b: P): P;
+  fromRow(row: readonly unknown[]): P;
+  /** The row's values after `res` and `bucket`, as SQL. */
+  values(p: P): string;
+}
+
 /** The metrics tables of one {@link DuckDbStore}. */
 export class DuckDbMetrics {
   readonly #writer: DuckDBConnection;
@@ -141,102 +154,76 @@ export class DuckDbMetrics {
     });
   }
 
-  async #mergeSpans(res: number, points: readonly SpanMetricPoint[]): Promise<void> {
-    const merged = new Map<string, SpanMetricPoint>();
-    const add = (p: SpanMetricPoint) => {
-      const key = `${p.bucketStartUnixNano}\u0000${spanMetricKey(p)}`;
-      const cur = merged.get(key);
-      merged.set(key, cur === undefined ? p : addSpanMetricPoints(cur, p));
-    };
-    const buckets = new Set<bigint>();
-    const delta: SpanMetricPoint[] = [];
-    for (const p of points) {
-      const b = metricBucketStart(p.bucketStartUnixNano, res);
-      buckets.add(b / SEC);
-      delta.push(b === p.bucketStartUnixNano ? p : { ...p, bucketStartUnixNano: b });
-    }
-    const inList = [...buckets].join(',');
-    const where = `res = ${res} AND bucket IN (${inList})`;
-    const existing = await this.#writer.runAndReadAll(
-      `SELECT bucket, service, operation, kind, status, calls, errors, sum_ns, hist FROM metrics.span_metrics WHERE ${where}`,
-    );
-    for (const r of existing.getRows()) add(spanRow(r));
-    for (const p of delta) add(p);
-    await this.#writer.run(`DELETE FROM metrics.span_metrics WHERE ${where}`);
-    await this.#insert(
-      'span_metrics',
-      [...merged.values()].map(
-        (p) =>
-          `(${res},${p.bucketStartUnixNano / SEC},${sqlString(p.service)},${sqlString(p.operation)},${p.spanKind},` +
-          `${p.statusCode},${p.calls},${p.errors},${num(p.durationSumNano)},${sqlString(histogramToText(p.latency))}` +
-          `${quantileValues(p.latency)})`,
-      ),
-    );
+  #mergeSpans(res: number, points: readonly SpanMetricPoint[]): Promise<void> {
+    return this.#merge(res, points, {
+      table: 'span_metrics',
+      columns: 'bucket, service, operation, kind, status, calls, errors, sum_ns, hist',
+      key: spanMetricKey,
+      add: addSpanMetricPoints,
+      fromRow: spanRow,
+      values: (p) =>
+        `${sqlString(p.service)},${sqlString(p.operation)},${p.spanKind},${p.statusCode},${p.calls},${p.errors},` +
+        `${num(p.durationSumNano)},${sqlString(histogramToText(p.latency))}${quantileValues(p.latency)}`,
+    });
   }
 
-  async #mergeServices(res: number, points: readonly SpanMetricPoint[]): Promise<void> {
-    const merged = new Map<string, SpanMetricPoint>();
-    const add = (p: SpanMetricPoint) => {
-      const key = `${p.bucketStartUnixNano}\u0000${p.service}\u0000${p.spanKind}`;
+  #mergeServices(res: number, points: readonly SpanMetricPoint[]): Promise<void> {
+    return this.#merge(res, points, {
+      table: 'service_metrics',
+      columns: "bucket, service, '', kind, 0, calls, errors, sum_ns, hist",
+      key: (p) => `${p.service}\u0000${p.spanKind}`,
+      add: addSpanMetricPoints,
+      fromRow: spanRow,
+      values: (p) =>
+        `${sqlString(p.service)},${p.spanKind},${p.calls},${p.errors},${num(p.durationSumNano)},` +
+        `${sqlString(histogramToText(p.latency))}${quantileValues(p.latency)}`,
+    });
+  }
+
+  #mergeEdges(res: number, points: readonly EdgeMetricPoint[]): Promise<void> {
+    return this.#merge(res, points, {
+      table: 'edge_metrics',
+      columns: 'bucket, client, server, conn, requests, failed, client_sum_ns, server_sum_ns, client_hist, server_hist',
+      key: edgeMetricKey,
+      add: addEdgeMetricPoints,
+      fromRow: edgeRow,
+      values: (p) =>
+        `${sqlString(p.client)},${sqlString(p.server)},${sqlString(p.connectionType)},${p.requests},${p.failed},` +
+        `${num(p.clientDurationSumNano)},${num(p.serverDurationSumNano)},` +
+        `${sqlString(histogramToText(p.clientLatency))},${sqlString(histogramToText(p.serverLatency))}`,
+    });
+  }
+
+  /**
+   * Adds `points` to the stored rows of `res` for the buckets they fall in: reads those
+   * buckets' rows, merges them with the points by bucket and `key`, and writes them back.
+   */
+  async #merge<P extends { readonly bucketStartUnixNano: bigint }>(
+    res: number,
+    points: readonly P[],
+    t: MergeTable<P>,
+  ): Promise<void> {
+    const merged = new Map<string, P>();
+    const add = (p: P) => {
+      const key = `${p.bucketStartUnixNano}\u0000${t.key(p)}`;
       const cur = merged.get(key);
-      merged.set(key, cur === undefined ? p : addSpanMetricPoints(cur, p));
+      merged.set(key, cur === undefined ? p : t.add(cur, p));
     };
     const buckets = new Set<bigint>();
-    const delta: SpanMetricPoint[] = [];
+    const delta: P[] = [];
     for (const p of points) {
       const b = metricBucketStart(p.bucketStartUnixNano, res);
       buckets.add(b / SEC);
       delta.push(b === p.bucketStartUnixNano ? p : { ...p, bucketStartUnixNano: b });
     }
     const where = `res = ${res} AND bucket IN (${[...buckets].join(',')})`;
-    const existing = await this.#writer.runAndReadAll(
-      `SELECT bucket, service, '', kind, 0, calls, errors, sum_ns, hist FROM metrics.service_metrics WHERE ${where}`,
-    );
-    for (const r of existing.getRows()) add(spanRow(r));
+    const existing = await this.#writer.runAndReadAll(`SELECT ${t.columns} FROM metrics.${t.table} WHERE ${where}`);
+    for (const r of existing.getRows()) add(t.fromRow(r));
     for (const p of delta) add(p);
-    await this.#writer.run(`DELETE FROM metrics.service_metrics WHERE ${where}`);
+    await this.#writer.run(`DELETE FROM metrics.${t.table} WHERE ${where}`);
     await this.#insert(
-      'service_metrics',
-      [...merged.values()].map(
-        (p) =>
-          `(${res},${p.bucketStartUnixNano / SEC},${sqlString(p.service)},${p.spanKind},` +
-          `${p.calls},${p.errors},${num(p.durationSumNano)},${sqlString(histogramToText(p.latency))}` +
-          `${quantileValues(p.latency)})`,
-      ),
-    );
-  }
-
-  async #mergeEdges(res: number, points: readonly EdgeMetricPoint[]): Promise<void> {
-    const merged = new Map<string, EdgeMetricPoint>();
-    const add = (p: EdgeMetricPoint) => {
-      const key = `${p.bucketStartUnixNano}\u0000${edgeMetricKey(p)}`;
-      const cur = merged.get(key);
-      merged.set(key, cur === undefined ? p : addEdgeMetricPoints(cur, p));
-    };
-    const buckets = new Set<bigint>();
-    const delta: EdgeMetricPoint[] = [];
-    for (const p of points) {
-      const b = metricBucketStart(p.bucketStartUnixNano, res);
-      buckets.add(b / SEC);
-      delta.push(b === p.bucketStartUnixNano ? p : { ...p, bucketStartUnixNano: b });
-    }
-    const where = `res = ${res} AND bucket IN (${[...buckets].join(',')})`;
-    const existing = await this.#writer.runAndReadAll(
-      `SELECT bucket, client, server, conn, requests, failed, client_sum_ns, server_sum_ns, client_hist, server_hist
-       FROM metrics.edge_metrics WHERE ${where}`,
-    );
-    for (const r of existing.getRows()) add(edgeRow(r));
-    for (const p of delta) add(p);
-    await this.#writer.run(`DELETE FROM metrics.edge_metrics WHERE ${where}`);
-    await this.#insert(
-      'edge_metrics',
-      [...merged.values()].map(
-        (p) =>
-          `(${res},${p.bucketStartUnixNano / SEC},${sqlString(p.client)},${sqlString(p.server)},` +
-          `${sqlString(p.connectionType)},${p.requests},${p.failed},${num(p.clientDurationSumNano)},` +
-          `${num(p.serverDurationSumNano)},${sqlString(histogramToText(p.clientLatency))},` +
-          `${sqlString(histogramToText(p.serverLatency))})`,
-      ),
+      t.table,
+      [...merged.values()].map((p) => `(${res},${p.bucketStartUnixNano / SEC},${t.values(p)})`),
     );
   }
 
