@@ -6,6 +6,7 @@
  */
 import dagre from '@dagrejs/dagre';
 import { useMemo, useState } from 'react';
+import { formatRate } from './format.ts';
 
 /** What a node stands for: an instrumented service, or a virtual one seen only from its callers. */
 export type GraphNodeKind = 'service' | 'database' | 'messaging' | 'external' | 'user';
@@ -101,7 +102,7 @@ function layout(nodes: readonly GraphNode[], edges: readonly GraphEdge[]): Laid 
 }
 
 /** The colour of an edge by its error share. */
-export function errorColor(errors: number, requests: number): string {
+function errorColor(errors: number, requests: number): string {
   const share = requests > 0 ? errors / requests : 0;
   if (share >= 0.05) return 'var(--error)';
   if (share > 0) return 'var(--warn)';
@@ -205,10 +206,4 @@ export function ServiceGraph(props: ServiceGraphProps) {
       </svg>
     </div>
   );
-}
-
-function formatRate(perSecond: number): string {
-  if (perSecond >= 100) return `${perSecond.toFixed(0)}/s`;
-  if (perSecond >= 1) return `${perSecond.toFixed(1)}/s`;
-  return `${(perSecond * 60).toFixed(perSecond * 60 >= 10 ? 0 : 1)}/min`;
 }

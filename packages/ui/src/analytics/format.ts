@@ -1,4 +1,5 @@
 /** Number formats of the analytics pages. */
+import { formatDuration } from '../lib/format.ts';
 
 /** Requests per second, readable at any scale: `12.3/s`, `4.0/min`. */
 export function formatRate(perSecond: number): string {
@@ -18,13 +19,9 @@ export function formatPercent(ratio: number | null): string {
   return `${pct.toFixed(pct < 10 ? 1 : 0)}%`;
 }
 
-/** Milliseconds, readable: `850µs`, `12.3ms`, `1.25s`. */
+/** Milliseconds (as the metrics API gives them), in the unit the rest of the UI uses; `–` for none. */
 export function formatMs(ms: number | null): string {
-  if (ms === null || !Number.isFinite(ms)) return '–';
-  if (ms < 1) return `${Math.round(ms * 1000)}µs`;
-  if (ms < 100) return `${ms.toFixed(ms < 10 ? 2 : 1)}ms`;
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  return `${(ms / 1000).toFixed(2)}s`;
+  return ms === null ? '–' : formatDuration(ms * 1000);
 }
 
 /** The colour class of an error ratio: fine, some errors, many. */
