@@ -208,11 +208,10 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
   get attributes(): readonly KeyValue[] {
     let list = this.#attributeList;
     if (list === undefined) {
-      const flat = this.#flat;
+      const flat = this.flatAttributes;
       if (flat === undefined) {
         list = NO_KEY_VALUES;
       } else {
-        compact(flat);
         const out = new Array<KeyValue>(flat.length >>> 1);
         for (let i = 0, j = 0; i < flat.length; i += 2, j++) {
           const v = flat[i + 1] as AnyValue;
