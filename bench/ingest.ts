@@ -10,7 +10,8 @@
  * (packages/demo/src/loadgen/generator.ts, the loadgen's generator), each with new trace ids, 8 kept-alive
  * connections, 2 s warm-up, then 60 s measured (`--seconds N` when run
  * directly, or `TRACELOOM_BENCH_SECONDS`). RSS is read from
- * `/proc/<pid>/status` every 250 ms.
+ * `/proc/<pid>/status` every 250 ms. With `TRACELOOM_BENCH_PROFILE=<dir>` the
+ * server runs under `node --cpu-prof` and writes its profile there.
  *
  * Baseline, in the same run: the same load against the receiver alone with a
  * counting sink (bench/receive-server.ts, the `receive` benchmark's server),
@@ -151,6 +152,8 @@ async function startTraceloom(dataDir: string) {
     '--log-interval',
     '0',
   ];
+  const profileDir = process.env.TRACELOOM_BENCH_PROFILE;
+  if (profileDir !== undefined && profileDir !== '') args.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const io = collect(child);
   const deadline = Date.now() + 60_000;

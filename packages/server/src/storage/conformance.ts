@@ -165,6 +165,9 @@ function roundTripSpans(): Span[] {
   const everyValue: KeyValue[] = [
     { key: 'str', value: 'héllo 世界 🎉 "double" \'single\'\nnew line\ttab \\ backslash \u0000 nul' },
     { key: 'empty.str', value: '' },
+    // Separator characters a load format might use (ASCII RS, US, CR) must come back as they were.
+    { key: 'separators', value: 'a\u001eb\u001fc\rd\r\n\u001e\u001e"e' },
+    { key: 'quote.only', value: '\u001e' },
     { key: 'bool.t', value: true },
     { key: 'bool.f', value: false },
     { key: 'int.big', value: 9_007_199_254_740_993n },
@@ -245,7 +248,7 @@ function roundTripSpans(): Span[] {
       },
     ],
     droppedLinksCount: 5,
-    status: { code: 2, message: 'boom "x"\nline 2' },
+    status: { code: 2, message: 'boom "x"\nline 2\u001f\u001e' },
     resource: resA,
     scope: scope1,
   };

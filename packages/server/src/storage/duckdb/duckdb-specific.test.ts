@@ -71,6 +71,19 @@ describe('DuckDB store layout', () => {
     });
   });
 
+  it('stores a span whose attribute value is 5 MB (a load-file line past the 2 MB DuckDB allows by default) under a 256 MiB memory cap', async () => {
+    await withStore(async (store) => {
+      const big = 'x'.repeat(5_000_000);
+      const spans = [span(9, 1, T0 + 10n, [{ key: 'db.query.text', value: big }]), span(9, 2, T0 + 20n)];
+      await store.write(SpanBatch.from(spans));
+      await store.flush();
+      const got = await store.getTrace(spans[0]!.traceId);
+      assert.equal(got?.length, 2);
+      const value = got!.find((s) => s.spanId === spans[0]!.spanId)!.attributes[0]!.value;
+      assert.equal(typeof value === 'string' ? value.length : -1, big.length);
+    });
+  });
+
   it('keeps attributes beyond the slot columns, in order, and finds them', async () => {
     await withStore(async (store) => {
       const many: KeyValue[] = Array.from({ length: SLOT_COUNT + 6 }, (_, i) => ({
