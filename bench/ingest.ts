@@ -105,6 +105,18 @@ function sampleRss(pid: number): { stop: () => number } {
   };
 }
 
+/** CPU seconds (user + system, every thread) a process has used so far, from `/proc/<pid>/stat`. */
+function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name (which is in parentheses and may hold spaces): utime is the 12th, stime the 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // clock ticks; Linux reports them at 100 Hz
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function waitExit(child: ChildProcess, exited: Promise<number | null>, ms: number): Promise<number | null> {
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
   const code = await Promise.race([exited, timeout]);
@@ -186,9 +198,12 @@ export default async function run(): Promise<void> {
     let load: LoadResult;
     let peakMb: number;
     let services: unknown;
+    let cpuUsPerSpan: number;
     try {
       const rss = sampleRss(server.child.pid as number);
+      const cpu0 = cpuSeconds(server.child.pid as number);
       load = await runLoad(server.port, durationMs);
+      cpuUsPerSpan = ((cpuSeconds(server.child.pid as number) - cpu0) / load.ackedSpans) * 1e6;
       peakMb = rss.stop();
       if (load.errors > 0) throw new Error(`traceloom: ${load.errors} failed requests`);
       const res = await fetch(`${server.api}/api/v1/services`);
@@ -227,7 +242,9 @@ export default async function run(): Promise<void> {
       [load.spans / load.seconds, ceilingRate],
       'receiver alone into a counting sink (receive-server.ts), same payloads',
       true,
-      extra,
+      // The server's CPU time (all threads, DuckDB's included) over the load, per acknowledged span:
+      // steadier than the rate when other processes share the machine.
+      { ...extra, server_cpu_us_per_span: Math.round(cpuUsPerSpan * 100) / 100 },
     );
     printFigure(BENCH, 'ack_p99_ms', 'ms', [load.p99Ms, base.load.p99Ms], 'receiver alone, ack p99', false, {
       ...extra,

@@ -13,14 +13,12 @@
  *
  * Writes. Batches are buffered and committed together every
  * `flushIntervalMs` (or sooner when `maxBufferedSpans` is reached): each day
- * touched gets one transaction that inserts its spans through `read_json` of a
- * newline-delimited JSON file (DuckDB parses it on its own threads, which is
- * several times faster than appending value by value from JavaScript), the
+ * touched gets one transaction that inserts its spans through `read_csv` of a
+ * load file (DuckDB parses it on its own threads, which is several times
+ * faster than appending value by value from JavaScript), the
  * summary parts of the traces in it, new resources, scopes, operations and
- * attribute values, and the new write-ahead-log position. Rows are sorted by
- * service and name inside a commit so that vectors of one service are
- * contiguous: a search by service then skips most vectors without decoding
- * their attribute lists.
+ * attribute values (those small files as newline-delimited JSON), and the new
+ * write-ahead-log position. Rows keep arrival order.
  *
  * Per-trace summaries are append-only parts: each commit appends one row per
  * trace it touched (start, end, span count, error count, root if present,
