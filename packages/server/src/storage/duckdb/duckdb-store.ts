@@ -158,11 +158,25 @@ const SPAN_CSV_OPTIONS = `delim=chr(31), quote=chr(30), escape=chr(30), header=f
 const SPAN_SELECT = `('0x'||substr(t,1,16))::UBIGINT, ('0x'||substr(t,17,16))::UBIGINT, ('0x'||s)::UBIGINT, CASE WHEN p IS NULL THEN NULL ELSE ('0x'||p)::UBIGINT END, ts, f, sv, n, k,
   sc, sm, st, d, sh, ${SLOT_COLUMNS.join(', ')}, am, ax, da, de, dl, ev, li, r, o`;
 
+const CSV_EMPTY = `${CSV_QUOTE}${CSV_QUOTE}`;
+
 /** `s` as one field of the spans load file. */
 function csvField(s: string): string {
-  if (s === '') return `${CSV_QUOTE}${CSV_QUOTE}`;
-  if (!CSV_SPECIAL.test(s)) return s;
-  return `${CSV_QUOTE}${s.replaceAll(CSV_QUOTE, CSV_QUOTE + CSV_QUOTE)}${CSV_QUOTE}`;
+  const n = s.length;
+  if (n === 0) return CSV_EMPTY;
+  if (n <= 64) {
+    // Most values are short: a loop over their characters costs a fraction of a RegExp call.
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 && (c === 0 || c === 0x0a || c === 0x0d || c === 0x1e || c === 0x1f)) return csvQuoted(s);
+    }
+    return s;
+  }
+  return CSV_SPECIAL.test(s) ? csvQuoted(s) : s;
+}
+
+function csvQuoted(s: string): string {
+  return `${CSV_QUOTE}${s.replaceAll(CSV_QUOTE, CSV_EMPTY)}${CSV_QUOTE}`;
 }
 
 /** Slot values of the span being prepared, reused: '' (NULL) where the span has no attribute. */
