@@ -148,6 +148,7 @@ const DDL = {
 const CSV_DELIM = '\u001f';
 const CSV_QUOTE = '\u001e';
 /** Characters that make a value need quoting in the spans load file. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are the ones the load file reserves.
 const CSV_SPECIAL = /[\u0000\n\r\u001e\u001f]/;
 /** `read_csv` columns of the spans file, in file order. */
 const SPAN_CSV_COLUMNS = `{t:'VARCHAR',s:'VARCHAR',p:'VARCHAR',ts:'VARCHAR',f:'UINTEGER',sv:'VARCHAR',n:'VARCHAR',k:'UTINYINT',
