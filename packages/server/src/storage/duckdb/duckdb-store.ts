@@ -207,7 +207,7 @@ interface Day {
 /** What one written batch becomes for one day, prepared when it is written. */
 interface PreparedDay {
   readonly day: Day;
-  /** The spans' load-file lines, joined (one flat string: cheap to keep until the commit). */
+  /** The spans' load-file lines, each ending in a newline, joined (one flat string: cheap to keep until the commit). */
   lines: string;
   count: number;
   readonly parts: Map<string, PartAcc>;
@@ -749,7 +749,7 @@ export class DuckDbStore implements TraceStore {
           `${D}${s.droppedLinksCount === 0 ? '' : s.droppedLinksCount}` +
           // JSON.stringify escapes every control character, so these never need quoting.
           `${D}${s.events.length > 0 ? encodeEvents(s.events, start) : ''}` +
-          `${D}${s.links.length > 0 ? encodeLinks(s.links) : ''}${D}${rid}${D}${sid}`,
+          `${D}${s.links.length > 0 ? encodeLinks(s.links) : ''}${D}${rid}${D}${sid}\n`,
       );
       for (let j = 0; j < attrs.length; j++) {
         const slot = shape.slots[j]!;
@@ -790,7 +790,7 @@ export class DuckDbStore implements TraceStore {
     }
     for (const [dayNum, lines] of lineLists) {
       const p = out.get(dayNum)!;
-      p.lines = lines.join('\n');
+      p.lines = lines.join('');
       p.count = lines.length;
     }
     return out;
@@ -883,15 +883,23 @@ export class DuckDbStore implements TraceStore {
     }
 
     const files: string[] = [];
-    const file = async (rows: string[], ext = 'json'): Promise<string> => {
-      const f = join(this.#tmpDir, `${++this.#fileSeq}.${ext}`);
+    const file = async (rows: string[]): Promise<string> => {
+      const f = join(this.#tmpDir, `${++this.#fileSeq}.json`);
       files.push(f);
       await writeFile(f, rows.join('\n'));
       return sqlString(f);
     };
     const c = this.#writer;
     try {
-      const spansFile = lines.length > 0 ? await file(lines, 'csv') : '';
+      let spansFile = '';
+      if (lines.length > 0) {
+        // The prepared texts end their lines themselves: written one after another, with no
+        // join (a copy of every span's line) before the UTF-8 encoding.
+        const f = join(this.#tmpDir, `${++this.#fileSeq}.csv`);
+        files.push(f);
+        await writeFile(f, lines);
+        spansFile = sqlString(f);
+      }
       const partsFile = partLines.length > 0 ? await file(partLines) : '';
       const resFile = newResources.length > 0 ? await file(newResources) : '';
       const scopeFile = newScopes.length > 0 ? await file(newScopes) : '';
