@@ -10,7 +10,12 @@ import { type InstrumentationScope, type Resource, type Span, serviceNameOf } fr
  * object appears once in `resources` / `scopes`, and spans point at it by
  * index.
  *
- * A batch is immutable once built.
+ * A batch is immutable once built. It is built eagerly from spans
+ * ({@link SpanBatch.from}) or lazily ({@link SpanBatch.lazy}): then only
+ * `length` is known at first, and the spans and every column are made on the
+ * first read of any of them, once. The OTLP receivers hand the pipeline lazy
+ * batches, so that a request is answered after a validation pass over its
+ * bytes and decoded where its spans are first needed.
  *
  * @example
  * const batch = SpanBatch.from(decodeOtlpProto(body).spans);
@@ -111,6 +116,26 @@ export class SpanBatch {
     return new SpanBatch(spans);
   }
 
+  /**
+   * A batch of `length` spans that `load` will produce, called on the first
+   * read of `spans` or of any column (never before, and at most once when it
+   * returns). `load` must return exactly `length` spans; when it does not, or
+   * throws, the read throws and the next read calls it again.
+   *
+   * Reads of a materialised lazy batch cost what reads of an eager one do:
+   * materialising turns the batch's accessors into plain own fields.
+   *
+   * @example
+   * const { spans } = scanOtlpTraces(body); // validated, counted, not decoded
+   * await sink.write(SpanBatch.lazy(spans, () => decodeOtlpTraces(body)), meta);
+   */
+  static lazy(length: number, load: () => readonly Span[]): SpanBatch {
+    const batch = Object.create(LAZY_PROTOTYPE) as SpanBatch & Loading;
+    Object.defineProperty(batch, 'length', { value: length, enumerable: true });
+    Object.defineProperty(batch, LOADER, { value: load, writable: true });
+    return batch;
+  }
+
   /** One batch holding the spans of all `batches`, in order. */
   static concat(batches: readonly SpanBatch[]): SpanBatch {
     if (batches.length === 1) return batches[0] as SpanBatch;
@@ -124,3 +149,78 @@ export class SpanBatch {
     return this.serviceName[this.resourceIndex[i] as number] as string;
   }
 }
+
+/** The fields that a lazy batch computes on first read: every own field of an eager batch but `length`. */
+type Column = Exclude<
+  {
+    [K in keyof SpanBatch]: SpanBatch[K] extends (...args: never[]) => unknown ? never : K;
+  }[keyof SpanBatch],
+  'length'
+>;
+const COLUMNS: readonly Column[] = [
+  'spans',
+  'resources',
+  'serviceName',
+  'scopes',
+  'resourceIndex',
+  'scopeIndex',
+  'traceId',
+  'spanId',
+  'parentSpanId',
+  'name',
+  'kind',
+  'statusCode',
+  'startUnixNano',
+  'endUnixNano',
+  'durationNano',
+];
+
+/**
+ * Where a lazy batch keeps its loader until it is read: on the batch itself
+ * (non-enumerable), not in a WeakMap beside it. A batch that is never read
+ * (a counting sink) then dies young with its loader and whatever the loader
+ * holds (a request body); a WeakMap entry would keep them until a full
+ * garbage collection, and the bodies' memory drove frequent ones.
+ */
+const LOADER = Symbol('SpanBatch.loader');
+interface Loading {
+  [LOADER]: (() => readonly Span[]) | undefined;
+}
+
+/**
+ * Builds the columns of a lazy batch and defines them as own, read-only data
+ * fields, which shadow the accessors of {@link LAZY_PROTOTYPE} from then on.
+ */
+function materialize(batch: SpanBatch & Loading): void {
+  const load = batch[LOADER];
+  if (load === undefined) throw new Error('SpanBatch: lazy batch has no loader (materialised twice?)');
+  const spans = load();
+  if (spans.length !== batch.length) {
+    throw new Error(`SpanBatch: lazy batch of ${batch.length} spans loaded ${spans.length}`);
+  }
+  const eager = SpanBatch.from(spans);
+  for (const key of COLUMNS) Object.defineProperty(batch, key, { value: eager[key], enumerable: true });
+  // Let the loader and what it holds go (set, not deleted, so the batch keeps its shape).
+  batch[LOADER] = undefined;
+}
+
+/**
+ * The prototype of lazy batches: {@link SpanBatch.prototype} (so methods and
+ * `instanceof` work) plus one accessor per column that materialises the batch.
+ * Eager batches never see these accessors: their constructor defines the
+ * columns as own fields, so their reads stay plain field loads.
+ */
+const LAZY_PROTOTYPE: SpanBatch = Object.create(
+  SpanBatch.prototype,
+  Object.fromEntries(
+    COLUMNS.map((key) => [
+      key,
+      {
+        get(this: SpanBatch & Loading) {
+          materialize(this);
+          return this[key];
+        },
+      },
+    ]),
+  ),
+);

@@ -11,5 +11,11 @@ export {
   encodeRpcStatus,
   encodeRpcStatusJson,
 } from './otlp/response.ts';
+export {
+  OtlpIdProblem,
+  type OtlpRejectedSpan,
+  type OtlpTracesScan,
+  scanOtlpTraces,
+} from './otlp/scan.ts';
 export { decodeZipkinJson, encodeZipkinJson } from './zipkin/json.ts';
 export { decodeZipkinProto, encodeZipkinProto } from './zipkin/proto.ts';

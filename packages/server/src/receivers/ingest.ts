@@ -4,9 +4,10 @@
  */
 
 import { type Span, SpanBatch } from '@traceloom/model';
+import { decodeOtlpTraces, type OtlpTracesScan } from '@traceloom/wire';
 import { ServerError, ServerErrorCode } from '../errors.ts';
 import { type BodyFormat, type IngestProtocol, SinkFullError, type SpanSink } from './sink.ts';
-import { partitionSpans, type SpanLocator, type SpanPartition } from './validate.ts';
+import { otlpLocator, partitionSpans, type SpanLocator, type SpanPartition } from './validate.ts';
 
 /**
  * Counters of one set of receivers, for logs and (later) `/metrics`.
@@ -61,6 +62,64 @@ export async function ingest(
   }
   stats?.accepted(protocol, part.accepted.length);
   return part;
+}
+
+/** What a receiver reports to its client about one request: how many spans were dropped, and why. */
+export interface IngestOutcome {
+  readonly rejected: number;
+  /** '' when none was dropped; otherwise as {@link SpanPartition.message}. */
+  readonly message: string;
+}
+
+const ALL_ACCEPTED: IngestOutcome = Object.freeze({ rejected: 0, message: '' });
+
+/**
+ * {@link ingest} for an OTLP protobuf body that `scanOtlpTraces` has already
+ * validated and counted (`scan`): the sink gets a {@link SpanBatch.lazy} of
+ * `scan.spans` spans, which decodes the body when the pipeline first reads it
+ * (and normalises all-zero parent ids to '', as {@link partitionSpans} does).
+ * So the request is answered without decoding it here; the cost moves to the
+ * first stage that reads the spans.
+ *
+ * When the scan found spans with bad ids, which is rare, the body is decoded
+ * now and goes through {@link ingest}, whose partial-success message names the
+ * place and name of the first span of each reason.
+ */
+export async function ingestOtlpProto(
+  sink: SpanSink,
+  body: Uint8Array,
+  scan: OtlpTracesScan,
+  protocol: IngestProtocol,
+  stats: ReceiverStats | undefined,
+): Promise<IngestOutcome> {
+  if (scan.rejected.length > 0) {
+    return ingest(sink, decodeOtlpTraces(body), protocol, body, 'otlp-proto', otlpLocator, stats);
+  }
+  const n = scan.spans;
+  if (n === 0) return ALL_ACCEPTED;
+  try {
+    // The scan applied the id checks to the bytes and found nothing to drop; the partition is
+    // needed only to turn all-zero parent ids into '' (a full pass over the decoded ids).
+    const load = scan.zeroParents > 0 ? () => acceptedOtlpSpans(body) : () => decodeOtlpTraces(body);
+    await sink.write(SpanBatch.lazy(n, load), {
+      protocol,
+      bodyBytes: body.length,
+      body,
+      format: 'otlp-proto',
+    });
+  } catch (e) {
+    throw sinkError(e);
+  }
+  stats?.accepted(protocol, n);
+  return ALL_ACCEPTED;
+}
+
+/**
+ * The spans of an OTLP protobuf body that the id checks keep: what the eager
+ * path hands the sink, and what the write-ahead log replays.
+ */
+export function acceptedOtlpSpans(body: Uint8Array): readonly Span[] {
+  return partitionSpans(decodeOtlpTraces(body), otlpLocator).accepted;
 }
 
 /** Maps a sink rejection to the error answered to the client. */

@@ -14,11 +14,13 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { SpanBatch } from '@traceloom/model';
 import { decodeOtlpTraces, decodeRpcStatus } from '@traceloom/wire';
 import { makeSpans, otlpProto, withIds } from './fixtures/otel.ts';
 import { SwitchableSink } from './fixtures/sinks.ts';
 import { type RunningGrpcReceiver, startOtlpGrpc, TRACE_SERVICE_EXPORT_PATH } from './otlp-grpc.ts';
 import { SinkFullError } from './sink.ts';
+import { otlpLocator, partitionSpans } from './validate.ts';
 
 const CAP = 256 * 1024;
 
@@ -130,6 +132,20 @@ describe('OTLP/gRPC receiver', () => {
     const { err } = await call(client, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
     assert.equal(err?.code, status.INVALID_ARGUMENT);
     await assertServes();
+  });
+
+  it("hands the sink a lazy batch that decodes to exactly the eager path's spans, zero parents included", async () => {
+    const body = otlpProto([withIds(spans[0]!, { parentSpanId: '0'.repeat(16) }), ...spans.slice(1)]);
+    const { err } = await call(client, body);
+    assert.equal(err, null);
+    const batch = sink.batches[0]?.batch;
+    assert.ok(batch !== undefined);
+    assert.deepEqual(Object.keys(batch), ['length']);
+    assert.equal(batch.length, spans.length);
+    const eager = SpanBatch.from(partitionSpans(decodeOtlpTraces(body), otlpLocator).accepted);
+    assert.deepEqual(batch.spans, eager.spans);
+    for (const key of Object.keys(eager) as (keyof SpanBatch)[]) assert.deepEqual(batch[key], eager[key], key);
+    assert.equal(batch.parentSpanId[0], '');
   });
 
   it('reports spans with bad ids in partial_success and writes the others', async () => {

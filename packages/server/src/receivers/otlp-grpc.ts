@@ -23,34 +23,35 @@ import {
   type sendUnaryData,
   type status,
 } from '@grpc/grpc-js';
-import type { Span } from '@traceloom/model';
 import {
   decodeExportTraceResponse,
-  decodeOtlpTraces,
   type ExportTraceServiceResponse,
   encodeExportTraceResponse,
-  encodeOtlpTraces,
   encodeRpcStatus,
+  type OtlpTracesScan,
+  scanOtlpTraces,
 } from '@traceloom/wire';
 import { type ServerError, ServerErrorCode } from '../errors.ts';
 import { DEFAULT_MAX_BODY_BYTES, listenError, toServerError } from './http-server.ts';
-import { ingest, type ReceiverStats } from './ingest.ts';
+import { ingestOtlpProto, type ReceiverStats } from './ingest.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import type { SpanSink } from './sink.ts';
-import { otlpLocator } from './validate.ts';
 
 /** Full method path of OTLP trace export. */
 export const TRACE_SERVICE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
 /**
- * A decoded `ExportTraceServiceRequest`. Deserialization never throws (grpc-js
- * would answer INTERNAL): a body that does not decode yields `error`, which the
- * handler answers with INVALID_ARGUMENT.
+ * An `ExportTraceServiceRequest` as the receiver gets it: validated and its
+ * spans counted (`scanOtlpTraces`), not decoded; the sink's lazy batch decodes
+ * `body` when the pipeline reads it. Deserialization never throws (grpc-js
+ * would answer INTERNAL): a body that does not decode yields `error` (and no
+ * `scan`), which the handler answers with INVALID_ARGUMENT.
  */
 export interface ExportTraceRequest {
-  readonly spans: readonly Span[];
   /** The (decompressed) message. */
   readonly body: Uint8Array;
+  /** What the validation pass found; undefined when it failed. */
+  readonly scan: OtlpTracesScan | undefined;
   /** Why the message could not be decoded. */
   readonly error?: unknown;
 }
@@ -70,12 +71,12 @@ export const traceServiceDefinition: ServiceDefinition<{
     path: TRACE_SERVICE_EXPORT_PATH,
     requestStream: false,
     responseStream: false,
-    requestSerialize: (r: ExportTraceRequest) => asBuffer(encodeOtlpTraces(r.spans)),
+    requestSerialize: (r: ExportTraceRequest) => asBuffer(r.body),
     requestDeserialize: (buf: Buffer): ExportTraceRequest => {
       try {
-        return { spans: decodeOtlpTraces(buf), body: buf };
+        return { body: buf, scan: scanOtlpTraces(buf) };
       } catch (error) {
-        return { spans: [], body: buf, error };
+        return { body: buf, scan: undefined, error };
       }
     },
     responseSerialize: (r: ExportTraceServiceResponse) => asBuffer(encodeExportTraceResponse(r)),
@@ -188,11 +189,11 @@ export async function startOtlpGrpc(
 
   const exportHandler: handleUnaryCall<ExportTraceRequest, ExportTraceServiceResponse> = (call, callback) => {
     const request = call.request;
-    if (request.error !== undefined) {
+    if (request.scan === undefined) {
       fail(callback, request.error);
       return;
     }
-    ingest(sink, request.spans, 'otlp-grpc', request.body, 'otlp-proto', otlpLocator, stats).then(
+    ingestOtlpProto(sink, request.body, request.scan, 'otlp-grpc', stats).then(
       (part) => {
         callback(
           null,

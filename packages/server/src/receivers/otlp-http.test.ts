@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { SpanBatch } from '@traceloom/model';
 import { decodeOtlpTraces, decodeOtlpTracesJson, decodeRpcStatus, type RpcStatus } from '@traceloom/wire';
 import { send } from './fixtures/http.ts';
 import { makeSpans, otlpJson, otlpProto, withIds } from './fixtures/otel.ts';
@@ -9,6 +10,7 @@ import { SwitchableSink } from './fixtures/sinks.ts';
 import { ERROR_CODE_HEADER } from './http-server.ts';
 import { type RunningReceivers, startReceivers } from './index.ts';
 import { SinkFullError } from './sink.ts';
+import { otlpLocator, partitionSpans } from './validate.ts';
 
 const PROTO = 'application/x-protobuf';
 const JSON_TYPE = 'application/json';
@@ -188,6 +190,32 @@ describe('OTLP/HTTP receiver: partial success', () => {
     assert.equal(r.status, 200);
     assert.equal(partialOf(r)[0], 1);
     assert.equal(sink.calls, 0);
+  });
+});
+
+describe('OTLP/HTTP receiver: lazy batches', () => {
+  it("hands the sink a lazy batch that decodes to exactly the eager path's spans, zero parents included", async () => {
+    const zeroParent = '0'.repeat(16);
+    const request = [
+      ...spans.map((s, i) => (i % 2 === 0 ? withIds(s, { parentSpanId: zeroParent }) : s)),
+      ...makeSpans(3, 'payments'),
+    ];
+    const body = otlpProto(request);
+    const r = await post(body, PROTO);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(partialOf(r), [0, '']);
+    const batch = sink.batches[0]?.batch;
+    assert.ok(batch !== undefined);
+    // Only the count is known when the receiver answers: nothing was decoded yet.
+    assert.deepEqual(Object.keys(batch), ['length']);
+    assert.equal(batch.length, request.length);
+    // The eager path: decode, then the id checks (which turn all-zero parents into '').
+    const eager = SpanBatch.from(partitionSpans(decodeOtlpTraces(body), otlpLocator).accepted);
+    assert.deepEqual(batch.spans, eager.spans);
+    for (const key of Object.keys(eager) as (keyof SpanBatch)[]) assert.deepEqual(batch[key], eager[key], key);
+    const roots = batch.spans.filter((s) => s.parentSpanId === '').length;
+    assert.ok(roots >= 3, `${roots} roots`);
+    assert.ok(batch.spans.every((s) => s.parentSpanId !== zeroParent));
   });
 });
 

@@ -9,22 +9,25 @@
  *   decoded (not retryable), 429 with `Retry-After` when the pipeline is full
  *   (retryable), 500 for a server fault;
  * - a request without spans is a success and does not reach the sink.
+ *
+ * A protobuf body is validated and its spans counted without decoding it
+ * (`scanOtlpTraces`), and the sink gets a lazy batch that decodes it when the
+ * pipeline first reads the spans; JSON bodies are decoded here.
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Span } from '@traceloom/model';
 import {
-  decodeOtlpTraces,
   decodeOtlpTracesJson,
   type ExportTraceServiceResponse,
   encodeExportTraceResponse,
   encodeExportTraceResponseJson,
   encodeRpcStatus,
   encodeRpcStatusJson,
+  scanOtlpTraces,
 } from '@traceloom/wire';
 import { ServerError, ServerErrorCode } from '../errors.ts';
 import { type ErrorWriter, type HttpServer, mediaType, type RouteContext, readBody, sendBytes } from './http-server.ts';
-import { ingest, type ReceiverStats } from './ingest.ts';
+import { type IngestOutcome, ingest, ingestOtlpProto, type ReceiverStats } from './ingest.ts';
 import type { SpanSink } from './sink.ts';
 import { otlpLocator } from './validate.ts';
 
@@ -69,7 +72,7 @@ function emptyResponse(json: boolean): Uint8Array {
 }
 
 /**
- * Adds `POST /v1/traces` to `http`, writing what it decodes to `sink`.
+ * Adds `POST /v1/traces` to `http`, writing the spans it receives to `sink`.
  * `/v1/metrics` and `/v1/logs` answer 404 with a message saying that only
  * traces are received, so an SDK exporting every signal to the same endpoint
  * gets a clear reason.
@@ -94,16 +97,26 @@ export function mountOtlpHttp(http: HttpServer, sink: SpanSink, options: OtlpHtt
       );
     }
     const body = await readBody(req, ctx.maxBodyBytes);
-    let spans: Span[];
+    let part: IngestOutcome;
     if (json) {
       let text = body.toString('utf8');
       // A UTF-8 byte order mark is legal in front of JSON text but not to JSON.parse.
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      spans = decodeOtlpTracesJson(text);
-    } else spans = decodeOtlpTraces(body);
-    const part = await ingest(sink, spans, 'otlp-http', body, json ? 'otlp-json' : 'otlp-proto', otlpLocator, stats);
+      part = await ingest(sink, decodeOtlpTracesJson(text), 'otlp-http', body, 'otlp-json', otlpLocator, stats);
+    } else {
+      // Validated and counted here; decoded when the pipeline first reads the batch.
+      part = await ingestOtlpProto(sink, body, scanOtlpTraces(body), 'otlp-http', stats);
+    }
     if (part.rejected === 0) {
-      sendBytes(res, 200, json ? JSON_TYPE : PROTOBUF, emptyResponse(json));
+      const empty = emptyResponse(json);
+      if (empty.byteLength === 0) {
+        // The protobuf full success is zero bytes. end() without a chunk sends the head in one
+        // write; end() with an empty chunk queues head and chunk and sends them with writev.
+        res.statusCode = 200;
+        res.setHeader('content-type', PROTOBUF);
+        res.setHeader('content-length', 0);
+        res.end();
+      } else sendBytes(res, 200, JSON_TYPE, empty);
       return;
     }
     const response: ExportTraceServiceResponse = {

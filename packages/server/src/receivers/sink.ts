@@ -25,6 +25,11 @@ export interface IngestMeta {
  * sink and answers its client only after `write` resolves: a sink resolves
  * once the spans are durable (the WAL, later) or at least accepted.
  *
+ * The OTLP protobuf receivers hand over lazy batches (`SpanBatch.lazy`): only
+ * `length` is known, and the first read of the spans or of any column decodes
+ * the request body, in whatever the sink does at that moment. A sink that reads
+ * them before it resolves makes the client wait for the decoding too.
+ *
  * A sink that cannot take more right now rejects with {@link SinkFullError};
  * receivers turn that into HTTP 429 / gRPC RESOURCE_EXHAUSTED with a retry
  * hint. Any other rejection is an internal error (HTTP 500 / gRPC INTERNAL),
