@@ -140,6 +140,15 @@ export class ProtoReader {
 
   /** Reads a length prefix and checks that that many bytes remain; returns the end offset of the field. */
   lengthEnd(): number {
+    // Most lengths fit in one byte.
+    const pos = this.pos;
+    if (pos < this.end) {
+      const b = this.buf[pos] as number;
+      if (b < 0x80 && b < this.end - pos) {
+        this.pos = pos + 1;
+        return pos + 1 + b;
+      }
+    }
     const at = this.pos;
     const len = this.uint32();
     const end = this.pos + len;
@@ -186,6 +195,15 @@ export class ProtoReader {
 
   /** Reads a tag; returns `fieldNumber << 3 | wireType`. Field number 0 is an error. */
   tag(): number {
+    // Most tags fit in one byte (field numbers 1 to 15).
+    const pos = this.pos;
+    if (pos < this.end) {
+      const b = this.buf[pos] as number;
+      if (b < 0x80 && b >= 8) {
+        this.pos = pos + 1;
+        return b;
+      }
+    }
     const at = this.pos;
     const t = this.uint32();
     if (t >>> 3 === 0) {

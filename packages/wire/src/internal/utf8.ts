@@ -6,6 +6,8 @@
  * strings can go through a {@link Utf8Cache}.
  */
 
+import { sameBytes } from './decode-compare.ts';
+
 const decoder = new TextDecoder('utf-8');
 const encoder = new TextEncoder();
 
@@ -287,15 +289,12 @@ export class Utf8Cache {
     const words = this.arenaView;
     const base = slot * this.stride;
     if (words.getInt32(base, true) === n) {
-      const bytes = base + 4;
-      const whole = n & ~3;
-      let i = 0;
-      while (i < whole && words.getInt32(bytes + i, true) === view.getInt32(start + i, true)) i += 4;
-      if (i === whole) {
+      if (n < 4) {
         const arena = this.arena;
-        while (i < n && arena[bytes + i] === buf[start + i]) i++;
+        let i = 0;
+        while (i < n && arena[base + 4 + i] === buf[start + i]) i++;
         if (i === n) return this.strings[slot] as string;
-      }
+      } else if (sameBytes(words, base + 4, view, start, n)) return this.strings[slot] as string;
     }
     const s = readUtf8(buf, start, end);
     words.setInt32(base, n, true);

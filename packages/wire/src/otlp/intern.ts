@@ -1,3 +1,5 @@
+import { sameBytes } from '../internal/decode-compare.ts';
+
 /**
  * A direct-mapped cache from a short run of encoded bytes to the immutable
  * object decoded from them, so that an attribute seen before (same key, same
@@ -18,6 +20,13 @@ export class InternTable<T> {
   /** Read a word at a time; a DataView, so that byte order cannot matter. */
   private readonly words: DataView;
   private readonly values: (T | undefined)[];
+  /**
+   * Per slot, the hash of the last key that missed there and was not
+   * stored. A key is stored on its second miss in a row at its slot: values
+   * seen once (ids, addresses, sizes; most misses) then cost no copy and do
+   * not evict an entry that is in use.
+   */
+  private readonly candidates: Int32Array;
 
   /** `slots` must be a power of two; `maxBytes` + 4 is best a multiple of 64 (a cache line). */
   constructor(slots: number, maxBytes: number) {
@@ -28,15 +37,16 @@ export class InternTable<T> {
     this.words = new DataView(this.arena.buffer);
     for (let i = 0; i < slots; i++) this.words.setInt32(i * this.stride, -1, true);
     this.values = new Array<T | undefined>(slots).fill(undefined);
+    this.candidates = new Int32Array(slots);
   }
 
   /**
-   * Looks up `buf[start, end)` (at least 4 bytes; `view` a DataView over
-   * exactly `buf`). Returns the slot index (>= 0) on a hit, for {@link get};
-   * on a miss `-slot - 1`, for {@link put}; and -1 - `slots` when the key is
-   * too long to be cached.
+   * Looks up the bytes `[start, end)` of `view`. Returns the slot index
+   * (>= 0) on a hit, for {@link get}; on a miss `-slot - 1`, for
+   * {@link put}; and -1 - `slots` when the key is too long or shorter than 4
+   * bytes to be cached.
    */
-  find(buf: Uint8Array, view: DataView, start: number, end: number): number {
+  find(view: DataView, start: number, end: number): number {
     const n = end - start;
     if (n > this.maxBytes || n < 4) return -1 - (this.mask + 1);
     let h = Math.imul(view.getInt32(start, true) ^ n, 0x9e3779b1);
@@ -45,15 +55,8 @@ export class InternTable<T> {
     const slot = (h ^ (h >>> 15)) & this.mask;
     const words = this.words;
     const base = slot * this.stride;
-    if (words.getInt32(base, true) !== n) return -slot - 1;
-    const bytes = base + 4;
-    const whole = n & ~3;
-    let i = 0;
-    while (i < whole && words.getInt32(bytes + i, true) === view.getInt32(start + i, true)) i += 4;
-    if (i < whole) return -slot - 1;
-    const arena = this.arena;
-    while (i < n && arena[bytes + i] === buf[start + i]) i++;
-    return i === n ? slot : -slot - 1;
+    if (words.getInt32(base, true) !== n || !sameBytes(words, base + 4, view, start, n)) return -slot - 1;
+    return slot;
   }
 
   /** The object in slot `slot` (a value {@link find} returned). */
@@ -61,9 +64,22 @@ export class InternTable<T> {
     return this.values[slot] as T;
   }
 
-  /** Stores `value` for `buf[start, end)` in the slot a missing {@link find} named (`-result - 1`). */
+  /**
+   * Offers `value` for `buf[start, end)` (`view` a DataView over exactly
+   * `buf`) to the slot a missing {@link find} named (`-result - 1`). The slot
+   * takes it when the same key (by a fingerprint of the bytes the hash
+   * reads) was offered there last, so a key is stored on its second miss;
+   * does nothing for a key too long or short to cache.
+   */
   put(slot: number, buf: Uint8Array, view: DataView, start: number, end: number, value: T): void {
+    if (slot > this.mask) return;
     const n = end - start;
+    const h =
+      view.getInt32(start, true) ^ view.getInt32(start + ((n - 4) >> 1), true) ^ view.getInt32(end - 4, true) ^ n;
+    if (this.candidates[slot] !== h) {
+      this.candidates[slot] = h;
+      return;
+    }
     const words = this.words;
     const base = slot * this.stride;
     words.setInt32(base, n, true);

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { type AnyValue, EMPTY_RESOURCE, EMPTY_SCOPE, type KeyValue, type Span, UNSET_STATUS } from '@traceloom/model';
 import fc from 'fast-check';
 import { WireDecodeError, WireErrorCode } from '../errors.ts';
+import { ProtoReader } from '../internal/proto-reader.ts';
 import { ProtoWriter } from '../internal/proto-writer.ts';
 import { assertSameSpans, assertSharing, decodesOrRejects, groupedOrder, rejects } from './fixtures/assert.ts';
 import { arbSpans, baseSpan, EVERY_VALUE, sampleSpans } from './fixtures/spans.ts';
@@ -285,6 +286,263 @@ describe('OTLP protobuf decoding', () => {
     for (let i = 0; i < 5000; i++) marks.push(w.fork(5), w.fork(1));
     while (marks.length > 0) w.join(marks.pop() as number);
     rejects(() => decodeOtlpTraces(w.finish()), WireErrorCode.TOO_DEEP);
+  });
+});
+
+/**
+ * The fields of the message `bytes[start, end)` reordered by `rank` (a field
+ * number's rank; fields with one number keep their order, as repeated fields
+ * must), and, with `inner`, those of the sub-messages it names too. Lengths
+ * do not change, so every prefix stays valid.
+ */
+function reorder(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  rank: (field: number) => number,
+  inner: (field: number) => readonly number[] | undefined,
+): Uint8Array {
+  const r = new ProtoReader(bytes, start, end);
+  const chunks: { field: number; bytes: Uint8Array }[] = [];
+  while (r.pos < r.end) {
+    const at = r.pos;
+    const t = r.tag();
+    const bodyAt = r.pos;
+    let body = bodyAt;
+    if ((t & 7) === 2) {
+      const bodyEnd = r.lengthEnd();
+      body = r.pos;
+      r.pos = bodyEnd;
+    } else r.skip(t & 7);
+    let chunk = bytes.slice(at, r.pos);
+    const nested = inner(t >>> 3);
+    if (nested !== undefined && (t & 7) === 2) {
+      const sub = reorder(bytes, body, r.pos, rank, (f) => (nested.includes(f) ? [] : undefined));
+      chunk = Uint8Array.from([...bytes.subarray(at, body), ...sub]);
+    }
+    chunks.push({ field: t >>> 3, bytes: chunk });
+  }
+  // Array.prototype.sort is stable.
+  chunks.sort((a, b) => rank(a.field) - rank(b.field));
+  return Uint8Array.from(chunks.flatMap((c) => [...c.bytes]));
+}
+
+/** The spans of an encoded request (one ResourceSpans, one ScopeSpans, as {@link oneSpan} writes) with each span's fields, and its events', reordered. */
+function reorderSpans(request: Uint8Array, rank: (field: number) => number): Uint8Array {
+  const spans: Uint8Array[] = [];
+  const r = new ProtoReader(request);
+  const walk = (depth: number) => {
+    while (r.pos < r.end) {
+      const t = r.tag();
+      const end = r.lengthEnd();
+      if (depth === 2 && t === 0x12) spans.push(reorder(request, r.pos, end, rank, (f) => (f === 11 ? [] : undefined)));
+      else if (depth < 2 && t === (depth === 0 ? 0x0a : 0x12)) {
+        const outer = r.end;
+        r.end = end;
+        walk(depth + 1);
+        r.end = outer;
+      }
+      r.pos = end;
+    }
+  };
+  walk(0);
+  const w = new ProtoWriter(256);
+  const rs = w.fork(1);
+  const ss = w.fork(2);
+  for (const span of spans) w.bytesField(2, span);
+  w.join(ss);
+  w.join(rs);
+  return w.finish();
+}
+
+describe('OTLP protobuf decoding: field order and caches', () => {
+  const oneGroup = (spans: readonly Span[]) =>
+    spans.map((s) => ({ ...s, resource: EMPTY_RESOURCE, scope: EMPTY_SCOPE }));
+
+  it('decodes spans and events with their fields in any order as in field-number order, twice', () => {
+    fc.assert(
+      fc.property(arbSpans, fc.array(fc.integer(), { minLength: 17, maxLength: 17 }), (spans, ranks) => {
+        const expected = oneGroup(spans);
+        const bytes = encodeOtlpTraces(expected);
+        for (const rank of [(f: number) => ranks[f] ?? 0, (f: number) => -f]) {
+          const shuffled = reorderSpans(bytes, rank);
+          // The second decode finds attributes, events and ids in the caches.
+          assertSameSpans(decodeOtlpTraces(shuffled), expected);
+          assertSameSpans(decodeOtlpTraces(shuffled), expected);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads attributes, events and links split into several runs, in order', () => {
+    const attribute = (w: ProtoWriter, field: number, key: string, value: string) => {
+      const kv = w.fork(field);
+      w.stringField(1, key);
+      const v = w.fork(2);
+      w.stringField(1, value);
+      w.join(v);
+      w.join(kv);
+    };
+    const bytes = oneSpan((w) => {
+      attribute(w, 9, 'a', '1');
+      w.stringField(5, 'name');
+      attribute(w, 9, 'b', '2');
+      attribute(w, 9, 'c', '3');
+      for (const name of ['e1', 'e2', 'e3']) {
+        const e = w.fork(11);
+        w.stringField(2, name);
+        w.join(e);
+        w.tag(10, 0);
+        w.uint(1);
+      }
+      const l = w.fork(13);
+      w.bytesField(2, new Uint8Array([1]));
+      w.join(l);
+      w.tag(6, 0);
+      w.uint(2);
+      const l2 = w.fork(13);
+      w.bytesField(2, new Uint8Array([2]));
+      w.join(l2);
+    });
+    const [s] = decodeOtlpTraces(bytes);
+    assert.deepEqual(
+      s?.attributes.map((a) => `${a.key}=${String(a.value)}`),
+      ['a=1', 'b=2', 'c=3'],
+    );
+    assert.deepEqual(
+      s?.events.map((e) => e.name),
+      ['e1', 'e2', 'e3'],
+    );
+    assert.deepEqual(
+      s?.links.map((l) => l.spanId),
+      ['01', '02'],
+    );
+    assert.equal(s?.droppedAttributesCount, 1);
+    assert.equal(s?.kind, 2);
+  });
+
+  it('reads a run of attributes longer than a list is sized for at once', () => {
+    const n = 2500;
+    const bytes = oneSpan((w) => {
+      for (let i = 0; i < n; i++) {
+        const kv = w.fork(9);
+        w.stringField(1, `k${i % 7}`);
+        const v = w.fork(2);
+        w.tag(3, 0);
+        w.uint(i);
+        w.join(v);
+        w.join(kv);
+      }
+    });
+    const [s] = decodeOtlpTraces(bytes);
+    assert.equal(s?.attributes.length, n);
+    s?.attributes.forEach((a, i) => {
+      assert.equal(a.key, `k${i % 7}`);
+      assert.equal(a.value, BigInt(i));
+    });
+  });
+
+  it('gives events with the same name and attributes their own time, and a time field after them wins', () => {
+    const event = (w: ProtoWriter, time: bigint, trailingTime?: bigint) => {
+      const e = w.fork(11);
+      w.tag(1, 1);
+      w.fixed64(time);
+      w.stringField(2, 'retry');
+      const kv = w.fork(3);
+      w.stringField(1, 'attempt.reason');
+      const v = w.fork(2);
+      w.stringField(1, 'timeout');
+      w.join(v);
+      w.join(kv);
+      if (trailingTime !== undefined) {
+        w.tag(1, 1);
+        w.fixed64(trailingTime);
+      }
+      w.join(e);
+    };
+    const bytes = oneSpan((w) => {
+      for (let i = 1n; i <= 4n; i++) event(w, i);
+      event(w, 5n, 50n);
+      event(w, 6n, 60n);
+    });
+    for (let round = 0; round < 2; round++) {
+      const [s] = decodeOtlpTraces(bytes);
+      assert.deepEqual(
+        s?.events.map((e) => e.timeUnixNano),
+        [1n, 2n, 3n, 4n, 50n, 60n],
+      );
+      for (const e of s?.events ?? []) {
+        assert.equal(e.name, 'retry');
+        assert.deepEqual(e.attributes, [{ key: 'attempt.reason', value: 'timeout' }]);
+      }
+    }
+  });
+
+  it('never shares a byte array between events or attributes, however often they repeat', () => {
+    const bytes = oneSpan((w) => {
+      for (let i = 0; i < 4; i++) {
+        const kv = w.fork(9);
+        w.stringField(1, 'payload');
+        const v = w.fork(2);
+        w.bytesField(7, new Uint8Array([1, 2, 3, 4]));
+        w.join(v);
+        w.join(kv);
+        const e = w.fork(11);
+        w.tag(1, 1);
+        w.fixed64(BigInt(i));
+        const ekv = w.fork(3);
+        w.stringField(1, 'payload');
+        const ev = w.fork(2);
+        w.bytesField(7, new Uint8Array([5, 6, 7, 8]));
+        w.join(ev);
+        w.join(ekv);
+        w.join(e);
+      }
+    });
+    const seen = new Set<unknown>();
+    for (let round = 0; round < 3; round++) {
+      const [s] = decodeOtlpTraces(bytes);
+      for (const v of [...(s?.attributes ?? []), ...(s?.events ?? []).flatMap((e) => e.attributes)].map(
+        (a) => a.value,
+      )) {
+        assert.ok(v instanceof Uint8Array);
+        assert.ok(!seen.has(v), 'a byte array was handed out twice');
+        seen.add(v);
+      }
+    }
+    assert.equal(seen.size, 3 * 8);
+  });
+
+  it('keeps apart attributes of one length that differ in one byte, long ones included', () => {
+    const long = 'x'.repeat(90);
+    const values = [
+      long,
+      `${long.slice(0, 45)}y${long.slice(46)}`,
+      `${long.slice(0, 89)}z`,
+      '\u0000'.repeat(16),
+      `${'\u0000'.repeat(15)}\u0080`,
+      `${'\u0000'.repeat(7)}\u0080${'\u0000'.repeat(8)}`,
+    ];
+    const bytes = oneSpan((w) => {
+      for (let round = 0; round < 3; round++) {
+        for (const value of values) {
+          const kv = w.fork(9);
+          w.stringField(1, 'k');
+          const v = w.fork(2);
+          w.stringField(1, value);
+          w.join(v);
+          w.join(kv);
+        }
+      }
+    });
+    for (let round = 0; round < 2; round++) {
+      const [s] = decodeOtlpTraces(bytes);
+      assert.deepEqual(
+        s?.attributes.map((a) => a.value),
+        [...values, ...values, ...values],
+      );
+    }
   });
 });
 

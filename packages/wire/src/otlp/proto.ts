@@ -125,6 +125,29 @@ const NAMES = new Utf8Cache(512, 60);
  */
 const ATTRIBUTE_SLOTS = 2048;
 const ATTRIBUTES = new InternTable<KeyValue>(ATTRIBUTE_SLOTS, 60);
+/**
+ * Longer attributes, up to the 127 bytes of the fast path in
+ * {@link readKeyValueField}: user agents, SQL statements, exception messages
+ * and URLs of fixed endpoints repeat as often as short values, and decoding
+ * one costs several times more. A table of their own, so that they neither
+ * widen every slot of {@link ATTRIBUTES} nor evict its entries.
+ */
+const LONG_ATTRIBUTE_SLOTS = 512;
+const LONG_ATTRIBUTES = new InternTable<KeyValue>(LONG_ATTRIBUTE_SLOTS, 124);
+
+/**
+ * Events by their bytes after the time (`name`, `attributes`,
+ * `dropped_attributes_count`): the same few events (`exception` with the
+ * same message, `message` sent / received) recur on span after span, and
+ * such a hit replaces a name lookup, an attribute lookup each and a new list
+ * by one lookup. The stored value is the first event decoded from those
+ * bytes; later ones share its name and attribute list (as attributes are
+ * shared, see {@link ATTRIBUTES}) and get a new object with their own time.
+ */
+const EVENT_TAIL_SLOTS = 512;
+const EVENT_TAILS = new InternTable<SpanEvent>(EVENT_TAIL_SLOTS, 124);
+/** A {@link InternTable.find} result that names no slot: the event had no time first. */
+const EVENT_TAIL_UNCACHED = -1 - EVENT_TAIL_SLOTS;
 
 /**
  * Trace ids by their bytes: one comes once per span of its trace, so most
@@ -139,14 +162,14 @@ function readId(r: ProtoReader): string {
   const at = r.pos;
   const end = r.lengthEnd();
   const start = r.pos;
-  const found = IDS.find(r.buf, r.view, start, end);
+  const found = IDS.find(r.view, start, end);
   if (found >= 0) {
     r.pos = end;
     return IDS.get(found);
   }
   r.pos = at;
   const s = r.hex();
-  if (found >= -ID_SLOTS) IDS.put(-found - 1, r.buf, r.view, start, end, s);
+  IDS.put(-found - 1, r.buf, r.view, start, end, s);
   return s;
 }
 
@@ -338,27 +361,48 @@ function readScopeSpans(r: ProtoReader, resource: Resource, out: Span[]): void {
   }
 }
 
-/**
- * Scratch lists, reused by every call (decoding is synchronous and these
- * levels do not nest): items are collected here and copied into an array of
- * exactly their count. Growing a fresh `[]` by push reserves 17 slots on the
- * first push, mostly wasted for 1 to 3 events of 2 attributes, and the extra
- * allocation measured as garbage-collection time in the benchmark.
- */
-const SPAN_ATTRIBUTES: KeyValue[] = [];
-const SPAN_EVENTS: SpanEvent[] = [];
-const SPAN_LINKS: SpanLink[] = [];
-const EVENT_ATTRIBUTES: KeyValue[] = [];
-const LINK_ATTRIBUTES: KeyValue[] = [];
-/** Past this many entries a scratch list is emptied after use rather than kept (and its entries kept alive). */
-const SCRATCH_KEEP_MAX = 1024;
+/** Past this many items a list grows by `push`; below it, one allocation of the right size. */
+const RUN_COUNT_MAX = 1024;
 
-/** The first `n` entries of `scratch` as a new array (the shared empty list when `n` is 0). */
-function take<T>(scratch: T[], n: number): readonly T[] {
-  if (n === 0) return EMPTY_LIST;
-  const out = scratch.slice(0, n);
-  if (n > SCRATCH_KEEP_MAX) scratch.length = 0;
-  return out;
+/**
+ * How many fields with the one-byte tag `tag` follow each other from `pos`
+ * (where such a tag starts) before `end`, stepping over each by its length
+ * prefix. A repeated field nearly always comes as one such run, so a list
+ * sized by this count is filled without growing or copying; it is only a
+ * hint (a later, separate run is appended, as are fields past the count),
+ * and it stops at {@link RUN_COUNT_MAX}, so that a hostile run of tiny
+ * fields neither sizes a list past that nor costs a long scan ahead.
+ */
+function runLength(buf: Uint8Array, pos: number, end: number, tag: number): number {
+  let n = 0;
+  while (n < RUN_COUNT_MAX && pos < end && buf[pos] === tag) {
+    n++;
+    pos++;
+    if (pos >= end) break;
+    let b = buf[pos++] as number;
+    let len = b & 0x7f;
+    for (let scale = 0x80; b >= 0x80 && scale <= 0x10000000; scale *= 0x80) {
+      if (pos >= end) return n;
+      b = buf[pos++] as number;
+      len += (b & 0x7f) * scale;
+    }
+    pos += len;
+  }
+  return n;
+}
+
+/** Sets `item` as the `n`th entry of `list`, which was sized by {@link runLength}, or appends it. */
+function place<T>(list: T[], n: number, item: T): void {
+  if (n < list.length) list[n] = item;
+  else list.push(item);
+}
+
+/** `list` with exactly `n` entries, or the shared empty list when there is none. */
+function done<T>(list: T[] | undefined, n: number): readonly T[] {
+  if (list === undefined) return EMPTY_LIST;
+  // Only a run that was cut short can leave the list longer than what was read.
+  if (n < list.length) list.length = n;
+  return list;
 }
 
 function readSpan(r: ProtoReader, resource: Resource, scope: InstrumentationScope): Span {
@@ -371,14 +415,122 @@ function readSpan(r: ProtoReader, resource: Resource, scope: InstrumentationScop
   let kind = 0;
   let startTimeUnixNano = 0n;
   let endTimeUnixNano = 0n;
+  let attributes: KeyValue[] | undefined;
   let nAttributes = 0;
   let droppedAttributesCount = 0;
+  let events: SpanEvent[] | undefined;
   let nEvents = 0;
   let droppedEventsCount = 0;
+  let links: SpanLink[] | undefined;
   let nLinks = 0;
   let droppedLinksCount = 0;
   let status: SpanStatus = UNSET_STATUS;
-  while (r.pos < r.end) {
+  // First the fields in the order SDKs write them (by field number), each
+  // tried once against its one-byte tag: a compare per field instead of a tag
+  // read and a dispatch. Anything else, in any order, goes to the loop after,
+  // which carries on from the same state, so the result does not depend on
+  // which path read a field.
+  const buf = r.buf;
+  const end = r.end;
+  let p = r.pos;
+  if (p < end && buf[p] === T1_LEN) {
+    r.pos = p + 1;
+    traceId = readId(r);
+    p = r.pos;
+  }
+  if (p < end && buf[p] === T2_LEN) {
+    r.pos = p + 1;
+    spanId = r.hex();
+    p = r.pos;
+  }
+  if (p < end && buf[p] === T3_LEN) {
+    r.pos = p + 1;
+    traceState = r.string();
+    p = r.pos;
+  }
+  if (p < end && buf[p] === T4_LEN) {
+    r.pos = p + 1;
+    parentSpanId = r.hex();
+    p = r.pos;
+  }
+  if (p < end && buf[p] === T5_LEN) {
+    r.pos = p + 1;
+    name = r.cachedString(NAMES);
+    p = r.pos;
+  }
+  if (p < end && buf[p] === T6_VARINT) {
+    r.pos = p + 1;
+    kind = r.int32();
+    p = r.pos;
+  }
+  if (p < end && buf[p] === T7_I64) {
+    r.pos = p + 1;
+    startTimeUnixNano = r.fixed64();
+    p = r.pos;
+  }
+  if (p < end && buf[p] === T8_I64) {
+    r.pos = p + 1;
+    endTimeUnixNano = r.fixed64();
+    p = r.pos;
+  }
+  if (p < end && buf[p] === T9_LEN) {
+    attributes = new Array<KeyValue>(runLength(buf, p, end, T9_LEN));
+    do {
+      r.pos = p + 1;
+      place(attributes, nAttributes++, readKeyValueField(r, 1));
+      p = r.pos;
+    } while (p < end && buf[p] === T9_LEN);
+  }
+  if (p < end && buf[p] === T10_VARINT) {
+    r.pos = p + 1;
+    droppedAttributesCount = r.uint32();
+    p = r.pos;
+  }
+  if (p < end && buf[p] === T11_LEN) {
+    events = new Array<SpanEvent>(runLength(buf, p, end, T11_LEN));
+    do {
+      r.pos = p + 1;
+      r.end = r.lengthEnd();
+      place(events, nEvents++, readEvent(r));
+      r.end = end;
+      p = r.pos;
+    } while (p < end && buf[p] === T11_LEN);
+  }
+  if (p < end && buf[p] === T12_VARINT) {
+    r.pos = p + 1;
+    droppedEventsCount = r.uint32();
+    p = r.pos;
+  }
+  if (p < end && buf[p] === T13_LEN) {
+    links = new Array<SpanLink>(runLength(buf, p, end, T13_LEN));
+    do {
+      r.pos = p + 1;
+      r.end = r.lengthEnd();
+      place(links, nLinks++, readLink(r));
+      r.end = end;
+      p = r.pos;
+    } while (p < end && buf[p] === T13_LEN);
+  }
+  if (p < end && buf[p] === T14_VARINT) {
+    r.pos = p + 1;
+    droppedLinksCount = r.uint32();
+    p = r.pos;
+  }
+  if (p < end && buf[p] === T15_LEN) {
+    r.pos = p + 1;
+    r.end = r.lengthEnd();
+    status = readStatus(r, status);
+    r.end = end;
+    p = r.pos;
+  }
+  // The tag of field 16 takes two bytes as a varint: 0x85 0x01.
+  if (p + 1 < end && buf[p] === 0x85 && buf[p + 1] === 0x01) {
+    r.pos = p + 2;
+    flags = r.fixed32();
+    p = r.pos;
+  }
+  r.pos = p;
+  while (r.pos < end) {
     const t = r.tag();
     switch (t) {
       case T1_LEN:
@@ -406,16 +558,18 @@ function readSpan(r: ProtoReader, resource: Resource, scope: InstrumentationScop
         endTimeUnixNano = r.fixed64();
         break;
       case T9_LEN:
-        SPAN_ATTRIBUTES[nAttributes++] = readKeyValueField(r, 1);
+        attributes ??= new Array<KeyValue>(runLength(r.buf, r.pos - 1, r.end, T9_LEN));
+        place(attributes, nAttributes++, readKeyValueField(r, 1));
         break;
       case T10_VARINT:
         droppedAttributesCount = r.uint32();
         break;
       case T11_LEN: {
+        events ??= new Array<SpanEvent>(runLength(r.buf, r.pos - 1, r.end, T11_LEN));
         const end = r.lengthEnd();
         const outer = r.end;
         r.end = end;
-        SPAN_EVENTS[nEvents++] = readEvent(r);
+        place(events, nEvents++, readEvent(r));
         r.end = outer;
         break;
       }
@@ -423,10 +577,11 @@ function readSpan(r: ProtoReader, resource: Resource, scope: InstrumentationScop
         droppedEventsCount = r.uint32();
         break;
       case T13_LEN: {
+        links ??= new Array<SpanLink>(runLength(r.buf, r.pos - 1, r.end, T13_LEN));
         const end = r.lengthEnd();
         const outer = r.end;
         r.end = end;
-        SPAN_LINKS[nLinks++] = readLink(r);
+        place(links, nLinks++, readLink(r));
         r.end = outer;
         break;
       }
@@ -458,11 +613,11 @@ function readSpan(r: ProtoReader, resource: Resource, scope: InstrumentationScop
     kind,
     startTimeUnixNano,
     endTimeUnixNano,
-    attributes: take(SPAN_ATTRIBUTES, nAttributes),
+    attributes: done(attributes, nAttributes),
     droppedAttributesCount,
-    events: take(SPAN_EVENTS, nEvents),
+    events: done(events, nEvents),
     droppedEventsCount,
-    links: take(SPAN_LINKS, nLinks),
+    links: done(links, nLinks),
     droppedLinksCount,
     status,
     resource,
@@ -486,23 +641,93 @@ function readStatus(r: ProtoReader, prev: SpanStatus): SpanStatus {
 function readEvent(r: ProtoReader): SpanEvent {
   let timeUnixNano = 0n;
   let name = '';
+  let attributes: KeyValue[] | undefined;
   let nAttributes = 0;
   let droppedAttributesCount = 0;
-  while (r.pos < r.end) {
+  // The usual field order first, as in readSpan.
+  const buf = r.buf;
+  const end = r.end;
+  let p = r.pos;
+  let tailFound = EVENT_TAIL_UNCACHED;
+  if (p < end && buf[p] === T1_I64) {
+    r.pos = p + 1;
+    timeUnixNano = r.fixed64();
+    p = r.pos;
+    // The rest of the event is usually one seen before: name, attributes and
+    // count come from there, only the time is new.
+    tailFound = EVENT_TAILS.find(r.view, p, end);
+    if (tailFound >= 0) {
+      r.pos = end;
+      const tail = EVENT_TAILS.get(tailFound);
+      return {
+        timeUnixNano,
+        name: tail.name,
+        attributes: tail.attributes,
+        droppedAttributesCount: tail.droppedAttributesCount,
+      };
+    }
+  }
+  const tailStart = p;
+  if (p < end && buf[p] === T2_LEN) {
+    r.pos = p + 1;
+    name = r.cachedString(NAMES);
+    p = r.pos;
+  }
+  if (p < end && buf[p] === T3_LEN) {
+    attributes = new Array<KeyValue>(runLength(buf, p, end, T3_LEN));
+    do {
+      r.pos = p + 1;
+      place(attributes, nAttributes++, readKeyValueField(r, 1));
+      p = r.pos;
+    } while (p < end && buf[p] === T3_LEN);
+  }
+  if (p < end && buf[p] === T4_VARINT) {
+    r.pos = p + 1;
+    droppedAttributesCount = r.uint32();
+    p = r.pos;
+  }
+  r.pos = p;
+  if (p === end) {
+    const event: SpanEvent = {
+      timeUnixNano,
+      name,
+      attributes: done(attributes, nAttributes),
+      droppedAttributesCount,
+    };
+    // Only the fields after the time were read, in the usual order, so the
+    // same bytes after any time give this name, list and count.
+    if (tailFound !== EVENT_TAIL_UNCACHED && scalarValues(event.attributes)) {
+      EVENT_TAILS.put(-tailFound - 1, buf, r.view, tailStart, end, event);
+    }
+    return event;
+  }
+  while (r.pos < end) {
     const t = r.tag();
-    if (t === T3_LEN) EVENT_ATTRIBUTES[nAttributes++] = readKeyValueField(r, 1);
-    else if (t === T1_I64) timeUnixNano = r.fixed64();
+    if (t === T3_LEN) {
+      attributes ??= new Array<KeyValue>(runLength(buf, r.pos - 1, end, T3_LEN));
+      place(attributes, nAttributes++, readKeyValueField(r, 1));
+    } else if (t === T1_I64) timeUnixNano = r.fixed64();
     else if (t === T2_LEN) name = r.cachedString(NAMES);
     else if (t === T4_VARINT) droppedAttributesCount = r.uint32();
     else other(r, t, EVENT);
   }
-  return { timeUnixNano, name, attributes: take(EVENT_ATTRIBUTES, nAttributes), droppedAttributesCount };
+  return { timeUnixNano, name, attributes: done(attributes, nAttributes), droppedAttributesCount };
+}
+
+/** Whether no attribute has a value with parts that could be changed (bytes, arrays, lists), so the list may be shared. */
+function scalarValues(attributes: readonly KeyValue[]): boolean {
+  for (let i = 0; i < attributes.length; i++) {
+    const v = (attributes[i] as KeyValue).value;
+    if (typeof v === 'object' && v !== null) return false;
+  }
+  return true;
 }
 
 function readLink(r: ProtoReader): SpanLink {
   let traceId = '';
   let spanId = '';
   let traceState = '';
+  let attributes: KeyValue[] | undefined;
   let nAttributes = 0;
   let droppedAttributesCount = 0;
   let flags = 0;
@@ -511,12 +736,14 @@ function readLink(r: ProtoReader): SpanLink {
     if (t === T1_LEN) traceId = readId(r);
     else if (t === T2_LEN) spanId = r.hex();
     else if (t === T3_LEN) traceState = r.string();
-    else if (t === T4_LEN) LINK_ATTRIBUTES[nAttributes++] = readKeyValueField(r, 1);
-    else if (t === T5_VARINT) droppedAttributesCount = r.uint32();
+    else if (t === T4_LEN) {
+      attributes ??= new Array<KeyValue>(runLength(r.buf, r.pos - 1, r.end, T4_LEN));
+      place(attributes, nAttributes++, readKeyValueField(r, 1));
+    } else if (t === T5_VARINT) droppedAttributesCount = r.uint32();
     else if (t === T6_I32) flags = r.fixed32();
     else other(r, t, LINK);
   }
-  return { traceId, spanId, traceState, attributes: take(LINK_ATTRIBUTES, nAttributes), droppedAttributesCount, flags };
+  return { traceId, spanId, traceState, attributes: done(attributes, nAttributes), droppedAttributesCount, flags };
 }
 
 /**
@@ -538,10 +765,11 @@ function readKeyValueField(r: ProtoReader, depth: number): KeyValue {
   const kvLen = pos + 2 < r.end && depth <= MAX_ANY_VALUE_DEPTH ? (buf[pos] as number) : 0x80;
   const end = pos + 1 + kvLen;
   if (kvLen < 0x80 && end <= r.end && buf[pos + 1] === T1_LEN) {
-    const found = ATTRIBUTES.find(buf, view, pos + 1, end);
+    const table = kvLen <= 60 ? ATTRIBUTES : LONG_ATTRIBUTES;
+    const found = table.find(view, pos + 1, end);
     if (found >= 0) {
       r.pos = end;
-      return ATTRIBUTES.get(found);
+      return table.get(found);
     }
     const kLen = buf[pos + 2] as number;
     const kEnd = pos + 3 + kLen;
@@ -568,7 +796,7 @@ function readKeyValueField(r: ProtoReader, depth: number): KeyValue {
           kv = { key: KEYS.read(buf, view, pos + 3, kEnd), value: r.double() };
         }
         if (kv !== undefined) {
-          if (found >= -ATTRIBUTE_SLOTS) ATTRIBUTES.put(-found - 1, buf, view, pos + 1, end, kv);
+          table.put(-found - 1, buf, view, pos + 1, end, kv);
           r.pos = end;
           return kv;
         }
