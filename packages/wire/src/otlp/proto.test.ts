@@ -6,21 +6,9 @@ import { WireDecodeError, WireErrorCode } from '../errors.ts';
 import { ProtoReader } from '../internal/proto-reader.ts';
 import { ProtoWriter } from '../internal/proto-writer.ts';
 import { assertSameSpans, assertSharing, decodesOrRejects, groupedOrder, rejects } from './fixtures/assert.ts';
+import { oneSpan } from './fixtures/one-span.ts';
 import { arbSpans, baseSpan, EVERY_VALUE, sampleSpans } from './fixtures/spans.ts';
 import { decodeOtlpTraces, encodeOtlpTraces, type FlatAttributes } from './proto.ts';
-
-/** A message built by hand: `build` writes the fields of one span, wrapped in TracesData > ResourceSpans > ScopeSpans. */
-function oneSpan(build: (w: ProtoWriter) => void): Uint8Array {
-  const w = new ProtoWriter(256);
-  const rs = w.fork(1);
-  const ss = w.fork(2);
-  const sp = w.fork(2);
-  build(w);
-  w.join(sp);
-  w.join(ss);
-  w.join(rs);
-  return w.finish();
-}
 
 describe('OTLP protobuf round trip', () => {
   it('keeps every field of the sample spans', () => {

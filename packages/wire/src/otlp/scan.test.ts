@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { WireDecodeError, WireErrorCode } from '../errors.ts';
 import { ProtoWriter } from '../internal/proto-writer.ts';
 import { rejects } from './fixtures/assert.ts';
+import { oneSpan } from './fixtures/one-span.ts';
 import { arbSpans, baseSpan, EVERY_VALUE, sampleSpans } from './fixtures/spans.ts';
 import { decodeOtlpTraces, encodeOtlpTraces } from './proto.ts';
 import { OtlpIdProblem, type OtlpRejectedSpan, scanOtlpTraces } from './scan.ts';
@@ -265,19 +266,6 @@ function mutate(payload: Uint8Array, edits: readonly { at: number; op: string; b
     else b.splice(i, 0, 0xff, 0xff, 0xff, 0xff, 0x0f);
   }
   return Uint8Array.from(b);
-}
-
-/** A message built by hand: `build` writes the fields of one span, wrapped in TracesData > ResourceSpans > ScopeSpans. */
-function oneSpan(build: (w: ProtoWriter) => void): Uint8Array {
-  const w = new ProtoWriter(256);
-  const rs = w.fork(1);
-  const ss = w.fork(2);
-  const sp = w.fork(2);
-  build(w);
-  w.join(sp);
-  w.join(ss);
-  w.join(rs);
-  return w.finish();
 }
 
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
