@@ -894,11 +894,21 @@ export class DuckDbStore implements TraceStore {
       let spansFile = '';
       if (lines.length > 0) {
         // The prepared texts end their lines themselves: written one after another, with no
-        // join (a copy of every span's line) before the UTF-8 encoding.
-        const f = join(this.#tmpDir, `${++this.#fileSeq}.csv`);
-        files.push(f);
-        await writeFile(f, lines);
-        spansFile = sqlString(f);
+        // join (a copy of every span's line) before the UTF-8 encoding. One file per DuckDB
+        // thread: DuckDB reads and inserts the files of one read_csv in parallel (keeping their
+        // order), where one file is one thread's work. Measured with 400,000 spans written as the
+        // server writes them: 76,000 spans/s with one file, 83,000 to 85,000 with two (and no
+        // more with three or four), and less CPU per span.
+        const parts = Math.max(1, Math.min(this.#opts.threads, lines.length));
+        const names: string[] = [];
+        const per = Math.ceil(lines.length / parts);
+        for (let k = 0; k < lines.length; k += per) {
+          const f = join(this.#tmpDir, `${++this.#fileSeq}.csv`);
+          files.push(f);
+          await writeFile(f, lines.slice(k, k + per));
+          names.push(sqlString(f));
+        }
+        spansFile = names.length === 1 ? names[0]! : `[${names.join(', ')}]`;
       }
       const partsFile = partLines.length > 0 ? await file(partLines) : '';
       const resFile = newResources.length > 0 ? await file(newResources) : '';
