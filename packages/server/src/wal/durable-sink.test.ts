@@ -82,12 +82,58 @@ describe('DurableSink', () => {
     }
   });
 
+  it('lets a request wait out a short stall of storage instead of refusing it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tl-sink-'));
+    try {
+      const wal = await WriteAheadLog.open({ dir, fsync: false });
+      const store = new GatedStore();
+      const sink = await DurableSink.open(wal, store, { maxPendingSpans: 4, maxWaitMs: 5000 });
+      await sink.write(...request(spans(1, 3)));
+      let done = false;
+      const waiting = sink.write(...request(spans(2, 2))).then(() => {
+        done = true;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(done, false, 'the second request waits while the store holds the first');
+      assert.equal(wal.lastLsn, 1n, 'and is not logged yet');
+      store.open();
+      await waiting;
+      assert.equal(wal.lastLsn, 2n);
+      assert.equal(sink.stats.refused, 0);
+      await sink.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a request that waited maxWaitMs, and one beyond maxWaiting at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tl-sink-'));
+    try {
+      const wal = await WriteAheadLog.open({ dir, fsync: false });
+      const store = new GatedStore();
+      const sink = await DurableSink.open(wal, store, { maxPendingSpans: 4, maxWaitMs: 100, maxWaiting: 1 });
+      await sink.write(...request(spans(1, 3)));
+      const t0 = Date.now();
+      const waited = sink.write(...request(spans(2, 2)));
+      await assert.rejects(sink.write(...request(spans(3, 2))), (e: unknown) => e instanceof SinkFullError);
+      assert.ok(Date.now() - t0 < 90, 'the second waiter is refused at once');
+      await assert.rejects(waited, (e: unknown) => e instanceof SinkFullError);
+      assert.ok(Date.now() - t0 >= 95, 'the first waiter is refused after maxWaitMs');
+      assert.equal(sink.stats.refused, 2);
+      assert.equal(wal.lastLsn, 1n);
+      store.open();
+      await sink.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses with SinkFullError (429) while storage is behind, and takes writes again once it catches up', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tl-sink-'));
     try {
       const wal = await WriteAheadLog.open({ dir, fsync: false });
       const store = new GatedStore();
-      const sink = await DurableSink.open(wal, store, { maxPendingSpans: 4 });
+      const sink = await DurableSink.open(wal, store, { maxPendingSpans: 4, maxWaitMs: 0 });
       await sink.write(...request(spans(1, 3)));
       await assert.rejects(sink.write(...request(spans(2, 2))), (e: unknown) => e instanceof SinkFullError);
       assert.equal(wal.lastLsn, 1n, 'a refused request is not logged');

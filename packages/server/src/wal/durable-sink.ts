@@ -80,8 +80,17 @@ export interface PipelineStage {
 export interface DurableSinkOptions {
   /** A stage that sees every batch before the store (see {@link PipelineStage}). */
   stage?: PipelineStage;
-  /** Spans handed to the store and not yet committed, above which requests are refused. @default 200000 */
+  /** Spans handed to the store and not yet committed, above which requests wait, then are refused. @default 200000 */
   maxPendingSpans?: number;
+  /**
+   * How long a request may wait for room when storage is behind before it is refused. A
+   * DuckDB checkpoint holds commits for a few seconds; waiting out such a pause (the request
+   * is already read, so no memory is added) beats sending the client away for a second.
+   * 0 refuses at once. @default 3000
+   */
+  maxWaitMs?: number;
+  /** Requests that may wait for room at the same time; beyond them, requests are refused at once. @default 32 */
+  maxWaiting?: number;
   logger?: Logger;
 }
 
@@ -106,6 +115,12 @@ export class DurableSink implements SpanSink {
   readonly #maxPending: number;
   readonly #logger: Logger | undefined;
   readonly #stage: PipelineStage | undefined;
+  readonly #maxWaitMs: number;
+  readonly #maxWaiting: number;
+  /** Requests waiting for room, oldest first. */
+  readonly #waiters: { n: number; wake: (room: boolean) => void; timer: NodeJS.Timeout }[] = [];
+  /** Spans of woken waiters not yet counted in #pending. */
+  #reserved = 0;
   #pending = 0;
   #accepted = 0;
   #refused = 0;
@@ -124,6 +139,8 @@ export class DurableSink implements SpanSink {
     this.#maxPending = options.maxPendingSpans ?? 200_000;
     this.#logger = options.logger;
     this.#stage = options.stage;
+    this.#maxWaitMs = options.maxWaitMs ?? 3000;
+    this.#maxWaiting = options.maxWaiting ?? 32;
     this.#stage?.onPersisted(() => this.#scheduleRelease());
   }
 
@@ -170,22 +187,30 @@ export class DurableSink implements SpanSink {
 
   async write(batch: SpanBatch, meta: IngestMeta): Promise<void> {
     if (this.#closed) throw new Error('the server is shutting down');
-    if (this.#pending + batch.length > this.#maxPending && this.#pending > 0) {
-      this.#refused++;
-      throw new SinkFullError(`storage is behind by ${this.#pending} spans`, 1);
+    const n = batch.length;
+    let reserved = 0;
+    if (this.#full(n)) {
+      if (this.#waiters.length >= this.#maxWaiting || this.#maxWaitMs <= 0 || !(await this.#room(n))) {
+        this.#refused++;
+        throw new SinkFullError(`storage is behind by ${this.#pending} spans`, 1);
+      }
+      reserved = n;
     }
     let lsn: bigint;
     try {
+      if (this.#closed) throw new Error('the server is shutting down');
       lsn = await this.#wal.append(FORMAT_KIND[meta.format], meta.body);
     } catch (e) {
+      this.#unreserve(reserved);
       if (e instanceof WalFullError) {
         this.#refused++;
         throw new SinkFullError('the write-ahead log is full until storage catches up', e.retryAfterSeconds);
       }
       throw e;
     }
-    this.#accepted += batch.length;
-    this.#pending += batch.length;
+    this.#reserved -= reserved;
+    this.#accepted += n;
+    this.#pending += n;
     if (this.#stage !== undefined) {
       // Analytics must never fail an acknowledged request: the spans are logged already.
       try {
@@ -195,6 +220,44 @@ export class DurableSink implements SpanSink {
       }
     }
     this.#handOver(batch, lsn);
+  }
+
+  /** Whether `n` more spans would pass the cap (a first batch always fits, however large). */
+  #full(n: number): boolean {
+    const held = this.#pending + this.#reserved;
+    return held + n > this.#maxPending && held > 0;
+  }
+
+  /** Resolves true once `n` spans fit (and reserves them), false after `maxWaitMs` or at close. */
+  #room(n: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const w = {
+        n,
+        wake: resolve,
+        timer: setTimeout(() => {
+          const i = this.#waiters.indexOf(w);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          resolve(false);
+        }, this.#maxWaitMs),
+      };
+      this.#waiters.push(w);
+    });
+  }
+
+  /** Lets waiting requests in, oldest first, while they fit. */
+  #wake(): void {
+    while (this.#waiters.length > 0 && !this.#full(this.#waiters[0]!.n)) {
+      const w = this.#waiters.shift()!;
+      clearTimeout(w.timer);
+      this.#reserved += w.n;
+      w.wake(true);
+    }
+  }
+
+  #unreserve(n: number): void {
+    if (n === 0) return;
+    this.#reserved -= n;
+    this.#wake();
   }
 
   /**
@@ -207,11 +270,13 @@ export class DurableSink implements SpanSink {
     const p = this.#store.write(batch, lsn).then(
       () => {
         this.#pending -= n;
+        this.#wake();
         if (lsn > this.#toRelease) this.#toRelease = lsn;
         this.#scheduleRelease();
       },
       (e: unknown) => {
         this.#pending -= n;
+        this.#wake();
         this.#logger?.error(`storing ${n} spans failed; the write-ahead log keeps them for the next start`, e);
       },
     );
@@ -236,6 +301,10 @@ export class DurableSink implements SpanSink {
   /** Commits everything to the store, releases the log, and closes both. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const w of this.#waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.wake(false);
+    }
     // The stage writes through the store: it finishes first.
     await this.#stage?.close().catch((e: unknown) => this.#logger?.error('closing the analytics stage failed', e));
     // Closing the store commits what it holds (or rejects it, when committing keeps failing),
