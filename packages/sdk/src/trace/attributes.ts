@@ -116,3 +116,62 @@ export function toKeyValues(
   }
   return { attributes: out, dropped };
 }
+
+/**
+ * An API attribute map as a flat `[key, value, ...]` list (the wire
+ * encoder's `FlatAttributes`: top-level numbers stay plain), appended to
+ * `out`, with the rules of {@link toKeyValues}. Returns how many valid
+ * attributes were dropped for the count limit. One array and no object per
+ * attribute: events are recorded this way, and typed only if someone reads
+ * their `attributes`.
+ */
+export function toFlatAttributes(
+  attributes: Attributes | undefined,
+  countLimit: number,
+  lengthLimit: number,
+  out: unknown[],
+): number {
+  let dropped = 0;
+  if (attributes === undefined || attributes === null || typeof attributes !== 'object') return dropped;
+  for (const key in attributes) {
+    if (!Object.hasOwn(attributes, key)) continue;
+    const raw: AttributeValue | undefined = attributes[key];
+    if (raw === undefined || raw === null) continue;
+    if (key.length === 0) {
+      diag.warn('traceloom: dropped an attribute with an empty key');
+      continue;
+    }
+    let value: unknown;
+    switch (typeof raw) {
+      case 'string':
+        value = raw.length > lengthLimit ? raw.slice(0, lengthLimit) : raw;
+        break;
+      case 'number':
+      case 'boolean':
+        value = raw;
+        break;
+      default:
+        value = toAnyValue(raw, lengthLimit);
+        if (value === undefined) {
+          diag.warn(`traceloom: dropped invalid value of attribute "${key}"`);
+          continue;
+        }
+    }
+    if (out.length >>> 1 >= countLimit) {
+      dropped++;
+      continue;
+    }
+    out.push(key, value);
+  }
+  return dropped;
+}
+
+/** The model's typed list for a flat `[key, value, ...]` list of distinct keys whose top-level numbers are plain. */
+export function flatToKeyValues(flat: readonly unknown[]): KeyValue[] {
+  const out = new Array<KeyValue>(flat.length >>> 1);
+  for (let i = 0, j = 0; i < flat.length; i += 2, j++) {
+    const v = flat[i + 1] as AnyValue;
+    out[j] = { key: flat[i] as string, value: typeof v === 'number' ? numberValue(v) : v };
+  }
+  return out;
+}

@@ -21,7 +21,7 @@ import type {
   SpanLink,
   SpanStatus,
 } from '@traceloom/model';
-import { NO_KEY_VALUES, numberValue, toAnyValue, toKeyValues } from './attributes.ts';
+import { flatToKeyValues, NO_KEY_VALUES, toAnyValue, toFlatAttributes, toKeyValues } from './attributes.ts';
 import { nowUnixNano, timeInputToUnixNano } from './clock.ts';
 import type { ResolvedSpanLimits } from './span-limits.ts';
 
@@ -75,6 +75,38 @@ function compact(flat: unknown[]): void {
     }
   }
   flat.length = w;
+}
+
+/**
+ * An event as a span records it: attributes kept as a flat `[key, value, ...]`
+ * list of distinct keys with plain numbers (the wire encoder's
+ * `FlatAttributes`), typed into the model's list only when `attributes` is
+ * read. Recording one costs one array, not an object per attribute, and the
+ * OTLP encoder reads the flat list directly.
+ */
+class RecordedEvent implements SpanEvent {
+  readonly timeUnixNano: bigint;
+  readonly name: string;
+  readonly droppedAttributesCount: number;
+  readonly flatAttributes: readonly unknown[] | undefined;
+  #attributes: readonly KeyValue[] | undefined;
+
+  constructor(timeUnixNano: bigint, name: string, flat: readonly unknown[] | undefined, dropped: number) {
+    this.timeUnixNano = timeUnixNano;
+    this.name = name;
+    this.droppedAttributesCount = dropped;
+    this.flatAttributes = flat;
+    this.#attributes = flat === undefined ? NO_KEY_VALUES : undefined;
+  }
+
+  get attributes(): readonly KeyValue[] {
+    let list = this.#attributes;
+    if (list === undefined) {
+      list = flatToKeyValues(this.flatAttributes as readonly unknown[]);
+      this.#attributes = list;
+    }
+    return list;
+  }
 }
 
 /** What every span of one tracer shares: set up once, read on the hot path. */
@@ -208,17 +240,8 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
   get attributes(): readonly KeyValue[] {
     let list = this.#attributeList;
     if (list === undefined) {
-      const flat = this.flatAttributes;
-      if (flat === undefined) {
-        list = NO_KEY_VALUES;
-      } else {
-        const out = new Array<KeyValue>(flat.length >>> 1);
-        for (let i = 0, j = 0; i < flat.length; i += 2, j++) {
-          const v = flat[i + 1] as AnyValue;
-          out[j] = { key: flat[i] as string, value: typeof v === 'number' ? numberValue(v) : v };
-        }
-        list = out;
-      }
+      const flat = this.#compacted();
+      list = flat === undefined ? NO_KEY_VALUES : flatToKeyValues(flat);
       this.#attributeList = list;
     }
     return list;
@@ -227,9 +250,17 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
   /**
    * The attributes as `[key, value, ...]` with numbers still plain (the wire
    * encoder's `FlatAttributes`), so that exporting a span does not build
-   * the typed list; undefined when there are none.
+   * the typed list; undefined when there are none. A key set more than once
+   * may still be there more than once (first place, last value counts): the
+   * encoder finds repeats at no cost, where resolving them here would compare
+   * every key with every other.
    */
   get flatAttributes(): readonly unknown[] | undefined {
+    return this.#flat;
+  }
+
+  /** The flat list with repeated keys resolved. */
+  #compacted(): (string | AnyValue)[] | undefined {
     const flat = this.#flat;
     if (flat === undefined) return undefined;
     if (flat.length !== this.#compactedLength) {
@@ -316,12 +347,17 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
       return this;
     }
     const time = (startTime === undefined ? undefined : timeInputToUnixNano(startTime)) ?? nowUnixNano();
-    let eventAttributes = NO_KEY_VALUES;
+    let flat: unknown[] | undefined;
     let dropped = 0;
     if (attributes !== undefined) {
-      const converted = toKeyValues(attributes, limits.attributePerEventCountLimit, limits.attributeValueLengthLimit);
-      if (converted.attributes.length > 0) eventAttributes = converted.attributes;
-      dropped = converted.dropped;
+      flat = [];
+      dropped = toFlatAttributes(
+        attributes,
+        limits.attributePerEventCountLimit,
+        limits.attributeValueLengthLimit,
+        flat,
+      );
+      if (flat.length === 0) flat = undefined;
     }
     let events = this.events as SpanEvent[];
     if (events === NO_EVENTS) {
@@ -334,12 +370,7 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
       events.shift();
       this.droppedEventsCount++;
     }
-    events.push({
-      timeUnixNano: time,
-      name: String(name),
-      attributes: eventAttributes,
-      droppedAttributesCount: dropped,
-    });
+    events.push(new RecordedEvent(time, String(name), flat, dropped));
     return this;
   }
 

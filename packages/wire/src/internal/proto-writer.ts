@@ -10,6 +10,8 @@ import { utf8Length, writeUtf8 } from './utf8.ts';
  * One writer can be reused: {@link ProtoWriter.finish} copies the bytes out
  * and {@link ProtoWriter.reset} starts over on the same scratch buffer.
  */
+const EMPTY = new Uint8Array(0);
+
 export class ProtoWriter {
   buf: Uint8Array;
   view: DataView;
@@ -226,5 +228,30 @@ export class ProtoWriter {
   /** A copy of the bytes written so far. */
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
+  }
+
+  /**
+   * Starts over on a new buffer of `capacity` bytes, for a message that
+   * {@link take} hands over without copying.
+   */
+  restart(capacity: number): void {
+    this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+    this.pos = 0;
+  }
+
+  /**
+   * The bytes written so far as a view of the writer's own buffer, which the
+   * writer lets go of (call {@link restart} before writing again). When the
+   * bytes fill less than `minFill` of the buffer they are copied out instead,
+   * so that the caller does not hold much unused memory.
+   */
+  take(minFill: number): Uint8Array {
+    const buf = this.buf;
+    const out = this.pos >= buf.length * minFill ? buf.subarray(0, this.pos) : buf.slice(0, this.pos);
+    this.buf = EMPTY;
+    this.view = new DataView(EMPTY.buffer);
+    this.pos = 0;
+    return out;
   }
 }

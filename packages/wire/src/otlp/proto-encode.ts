@@ -4,17 +4,20 @@
  * `resource/v1/resource.proto`. The decoder is in `proto.ts`.
  */
 import type { AnyValue, KeyValue, Span } from '@traceloom/model';
+import { COPY_SPILL, ENCODED_LENGTH_MASK, EncodedStrings, entrySlot } from '../internal/encode-strings.ts';
 import { ProtoWriter } from '../internal/proto-writer.ts';
 import { groupSpans } from './shared.ts';
 
 /**
- * A span handed to {@link encodeOtlpTraces} may also offer its attributes as a
- * flat list `[key, value, key, value, ...]` of distinct keys. Values are the
- * model's {@link AnyValue}s, except that a top-level `number` is plain: an
- * integer below 2^63 in magnitude stands for an int64 (as the `bigint` the
- * model would hold), any other number for a double. The encoder then writes
- * the attributes without building `KeyValue` objects; the list must describe
- * exactly what `attributes` returns. Traceloom's SDK spans offer it.
+ * A span handed to {@link encodeOtlpTraces}, or one of its events, may also
+ * offer its attributes as a flat list `[key, value, key, value, ...]`. Values are the model's
+ * {@link AnyValue}s, except that a top-level `number` is plain: an integer
+ * below 2^63 in magnitude stands for an int64 (as the `bigint` the model would
+ * hold), any other number for a double. A key may occur more than once: it
+ * then counts once, at its first place, with its last value, as assignments
+ * to a map would leave it. The encoder then writes the attributes without
+ * building `KeyValue` objects; the list must describe exactly what
+ * `attributes` returns. Traceloom's SDK spans offer it.
  */
 export interface FlatAttributes {
   readonly flatAttributes?: readonly unknown[] | undefined;
@@ -30,11 +33,146 @@ const T2_LEN = 0x12;
 const T2_VARINT = 0x10;
 const T3_VARINT = 0x18;
 const T4_I64 = 0x21;
+/** Span fields 7 and 8 (start and end time, fixed64), event field 1 (time, fixed64). */
+const SPAN_START_TAG = 0x39;
+const SPAN_END_TAG = 0x41;
+const EVENT_TIME_TAG = 0x09;
+const SPAN_NAME_TAG = 0x2a;
+const SPAN_KIND_TAG = 0x30;
+const SPAN_EVENT_TAG = 0x5a;
+const SPAN_STATUS_TAG = 0x7a;
+const EVENT_NAME_TAG = 0x12;
 
-/** Reused between calls: the encoders are synchronous, and `finish()` copies the bytes out. */
-let writer = new ProtoWriter(256 * 1024);
-/** A writer grown past this by one huge batch is dropped afterwards rather than kept for ever. */
-const WRITER_KEEP_MAX = 8 * 1024 * 1024;
+/**
+ * Each call writes into a new buffer that it hands over (no copy out), sized
+ * from the bytes per span of the call before, so that it rarely grows.
+ */
+const writer = new ProtoWriter(0);
+let bytesPerSpan = 640;
+
+/*
+ * String caches. Their memory is bounded (a table that fills up is emptied):
+ * about 2.2 MiB of arenas, plus the strings that the maps and memos keep
+ * alive, at most 8192 values of up to 1000 characters, 4096 pair values and
+ * 2048 keys of up to 256.
+ */
+
+/**
+ * Attribute keys, encoded once (see {@link EncodedStrings}). Keys are few and
+ * nearly always repeat; 64 KiB holds about two thousand of them.
+ */
+const keys = new EncodedStrings(T1_LEN, 64 * 1024, 2048, 256, 256);
+/**
+ * String values and span and event names that have shown they repeat (see
+ * {@link valueEntry}): up to 8192 strings of up to 1000 characters in 1 MiB.
+ */
+const values = new EncodedStrings(T1_LEN, 1024 * 1024, 8192, 1000, 1024);
+
+/**
+ * Whole attributes with a string, small int or bool value (`KeyValue`
+ * bodies, from the length on), for (key, value) pairs that repeat: a hit is
+ * one comparison and one copy, where writing the pair from its key and value
+ * is two lookups, two copies and the lengths. Found through {@link pairValue}
+ * and its companions, a direct-mapped memo by key slot and value. Only bodies
+ * under 128 bytes are kept, so that every length byte is below 0x80, and
+ * ints below {@link SMALL_PAIR_INT}, so that the copy as float64s keeps every
+ * bit (see {@link EncodedStrings}); doubles never, as their bytes can be a NaN.
+ */
+const pairs = new EncodedStrings(0, 1024 * 1024, 16384, 0, 1);
+const PAIR_SLOTS = 4096;
+const pairValue = new Array<string>(PAIR_SLOTS).fill('');
+const pairKeySlot = new Int32Array(PAIR_SLOTS);
+/** For a pair with an int or bool value: the int, or {@link BOOL_TRUE} / {@link BOOL_FALSE}. */
+const pairNumber = new Int32Array(PAIR_SLOTS);
+/**
+ * Ints below this go into pairs: a varint of two bytes whose second is under
+ * 0x7f, so that no byte pair of it reads as a NaN's top bytes.
+ */
+const SMALL_PAIR_INT = 0x3f80;
+const SMALL_PAIR_INT_BIG = 0x3f80n;
+const BOOL_FALSE = 0x4000;
+const BOOL_TRUE = 0x4001;
+/** Entry in {@link pairs}, -1 for none. */
+const pairEntry = new Int32Array(PAIR_SLOTS).fill(-1);
+let pairsGeneration = 0;
+let pairKeysGeneration = 0;
+
+/**
+ * Whether the values of one attribute key (or the span names, or the event
+ * names) repeat enough to go through {@link values}: a lookup that misses,
+ * then the insertion, cost more than writing the string directly, so the
+ * values of a key that mostly misses (ids in paths, addresses, sizes as
+ * strings) are written directly for a while before the next probe.
+ * Indexed by the key's entry in {@link keys} (its {@link entrySlot}, unique
+ * among the keys held), the names after the last of those.
+ */
+const KEY_SLOTS = (64 * 1024) >>> 3;
+const SPAN_NAME_SLOT = KEY_SLOTS;
+const EVENT_NAME_SLOT = KEY_SLOTS + 1;
+/** Uses of a key's values counted before deciding; at least half must hit. */
+const PROBE_USES = 32;
+/** Uses written directly, after a probe that missed, before the next probe. */
+const SKIP_USES = 2048;
+const probeUses = new Int32Array(KEY_SLOTS + 2);
+const probeHits = new Int32Array(KEY_SLOTS + 2);
+const skipUses = new Int32Array(KEY_SLOTS + 2);
+/** The same statistics for the attributes of a key in {@link pairs}. */
+const pairProbeUses = new Int32Array(KEY_SLOTS);
+const pairProbeHits = new Int32Array(KEY_SLOTS);
+const pairSkipUses = new Int32Array(KEY_SLOTS);
+
+/**
+ * Counts a use of a cache under the statistics of `slot` in `uses`, `hits`
+ * and `skip`; after {@link PROBE_USES} uses, a hit rate under one half turns
+ * the cache off for the slot for {@link SKIP_USES} uses.
+ */
+function countUse(uses: Int32Array, hits: Int32Array, skip: Int32Array, slot: number, hit: boolean): void {
+  const u = (uses[slot] as number) + 1;
+  const h = (hits[slot] as number) + (hit ? 1 : 0);
+  if (u >= PROBE_USES) {
+    if (h * 2 < u) skip[slot] = SKIP_USES;
+    uses[slot] = 0;
+    hits[slot] = 0;
+  } else {
+    uses[slot] = u;
+    hits[slot] = h;
+  }
+}
+
+/** The entry of value `s` in {@link values} under the statistics of `slot`, or -1 to write it directly. */
+function valueEntry(slot: number, s: string): number {
+  const skip = skipUses[slot] as number;
+  if (skip > 0) {
+    skipUses[slot] = skip - 1;
+    return -1;
+  }
+  const entry = values.get(s);
+  countUse(probeUses, probeHits, skipUses, slot, entry >= 0);
+  return entry >= 0 ? entry : values.add(s);
+}
+
+/** The entry of attribute key `key` in {@link keys}, added if new; -1 for a key too long to keep. */
+function keyEntry(key: string): number {
+  const entry = keys.get(key);
+  if (entry >= 0) return entry;
+  const added = keys.add(key);
+  if (added >= 0) {
+    // A slot may have belonged to a key of a table since emptied.
+    const slot = entrySlot(added);
+    probeUses[slot] = 0;
+    probeHits[slot] = 0;
+    skipUses[slot] = 0;
+    pairProbeUses[slot] = 0;
+    pairProbeHits[slot] = 0;
+    pairSkipUses[slot] = 0;
+    if (keys.generation !== pairKeysGeneration) {
+      // The pairs remembered by key slot name slots that are now other keys'.
+      pairEntry.fill(-1);
+      pairKeysGeneration = keys.generation;
+    }
+  }
+  return added;
+}
 
 /**
  * Encodes spans as an OTLP `ExportTraceServiceRequest`, grouped by resource
@@ -46,7 +184,7 @@ const WRITER_KEEP_MAX = 8 * 1024 * 1024;
  */
 export function encodeOtlpTraces(spans: readonly Span[]): Uint8Array {
   const w = writer;
-  w.reset();
+  w.restart(Math.ceil(spans.length * bytesPerSpan * 1.0625) + 1024);
   const groups = groupSpans(spans);
   for (let g = 0; g < groups.length; g++) {
     const group = groups[g]!;
@@ -91,13 +229,15 @@ export function encodeOtlpTraces(spans: readonly Span[]): Uint8Array {
     if (resource.schemaUrl !== '') w.stringField(3, resource.schemaUrl);
     w.joinReserved(rsMark, 3);
   }
-  const bytes = w.finish();
-  if (w.buf.length > WRITER_KEEP_MAX) writer = new ProtoWriter(256 * 1024);
-  return bytes;
+  if (spans.length > 0) bytesPerSpan = Math.max(64, Math.min(64 * 1024, w.pos / spans.length));
+  return w.take(0.75);
 }
 
-/** Byte value of a pair of hex digits by `(first char code << 7) | second char code`; -1 when not hex. */
-const HEX_PAIR = new Int16Array(128 * 128).fill(-1);
+/**
+ * Byte value of a pair of hex digits by `(first char code << 7) | second char
+ * code`, both below 128; 0 when either is not a hex digit.
+ */
+const HEX_PAIR = new Uint8Array(128 * 128);
 {
   const digits = '0123456789abcdefABCDEF';
   for (const a of digits) {
@@ -106,53 +246,111 @@ const HEX_PAIR = new Int16Array(128 * 128).fill(-1);
 }
 
 /**
- * Writes an id field from hex, a table lookup per byte. Ids come from the
- * model, which keeps them valid; a pair that is not hex still writes 0 rather
- * than garbage, and an odd trailing digit is dropped.
+ * Writes the `n` bytes of `hex` (2n digits) at `p`, four bytes a store. Ids
+ * come from the model, which keeps them valid; a pair that is not hex writes
+ * 0 rather than garbage. The caller has made room for `n` rounded up to 4.
  */
+function writeHexBytes(w: ProtoWriter, p: number, hex: string, n: number): void {
+  const view = w.view;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const j = 2 * i;
+    const c0 = hex.charCodeAt(j);
+    const c1 = hex.charCodeAt(j + 1);
+    const c2 = hex.charCodeAt(j + 2);
+    const c3 = hex.charCodeAt(j + 3);
+    const c4 = hex.charCodeAt(j + 4);
+    const c5 = hex.charCodeAt(j + 5);
+    const c6 = hex.charCodeAt(j + 6);
+    const c7 = hex.charCodeAt(j + 7);
+    if ((c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7) >= 128) break;
+    view.setInt32(
+      p + i,
+      (HEX_PAIR[(c0 << 7) | c1] as number) |
+        ((HEX_PAIR[(c2 << 7) | c3] as number) << 8) |
+        ((HEX_PAIR[(c4 << 7) | c5] as number) << 16) |
+        ((HEX_PAIR[(c6 << 7) | c7] as number) << 24),
+      true,
+    );
+  }
+  const buf = w.buf;
+  for (; i < n; i++) {
+    const hi = hex.charCodeAt(2 * i);
+    const lo = hex.charCodeAt(2 * i + 1);
+    buf[p + i] = (hi | lo) < 128 ? (HEX_PAIR[(hi << 7) | lo] as number) : 0;
+  }
+}
+
+/** Writes an id field from hex; an odd trailing digit is dropped. */
 function writeId(w: ProtoWriter, field: number, hex: string): void {
   const n = hex.length >>> 1;
-  w.ensure(2 + n);
-  const buf = w.buf;
-  let p = w.pos;
-  buf[p++] = (field << 3) | LEN;
-  buf[p++] = n;
   if (n >= 0x80) {
     w.hexField(field, hex);
     return;
   }
-  for (let i = 0; i < n; i++) {
-    const hi = hex.charCodeAt(2 * i);
-    const lo = hex.charCodeAt(2 * i + 1);
-    const v = hi < 128 && lo < 128 ? (HEX_PAIR[(hi << 7) | lo] as number) : -1;
-    buf[p++] = Math.max(v, 0);
-  }
-  w.pos = p;
+  w.ensure(2 + n);
+  const p = w.pos;
+  w.view.setUint16(p, (field << 3) | LEN | (n << 8), true);
+  writeHexBytes(w, p + 2, hex, n);
+  w.pos = p + 2 + n;
 }
 
-/** The last trace id written and its bytes: spans of one trace usually come together, often as one string instance. */
+/**
+ * The last trace id written and its field's bytes (tag, length, id): spans
+ * of one trace usually come together, often as one string instance.
+ */
 let lastTraceId = '';
-const lastTraceIdBytes = new Uint8Array(18);
-let lastTraceIdLength = 0;
+const lastTraceIdField = new Uint8Array(24);
+const lastTraceIdView = new DataView(lastTraceIdField.buffer);
 
 function writeTraceId(w: ProtoWriter, hex: string): void {
-  if (hex === lastTraceId) {
-    const n = lastTraceIdLength;
-    w.ensure(n);
-    const buf = w.buf;
-    const p = w.pos;
-    for (let i = 0; i < n; i++) buf[p + i] = lastTraceIdBytes[i] as number;
-    w.pos = p + n;
+  if (hex.length !== 32) {
+    writeId(w, 1, hex);
     return;
   }
-  const start = w.pos;
-  writeId(w, 1, hex);
-  const n = w.pos - start;
-  if (n <= lastTraceIdBytes.length) {
-    lastTraceIdBytes.set(w.buf.subarray(start, w.pos));
-    lastTraceIdLength = n;
+  w.ensure(24);
+  const p = w.pos;
+  const view = w.view;
+  if (hex !== lastTraceId) {
+    lastTraceIdField[0] = T1_LEN;
+    lastTraceIdField[1] = 16;
+    writeHexBytes(w, p + 2, hex, 16);
+    const buf = w.buf;
+    for (let i = 2; i < 18; i++) lastTraceIdField[i] = buf[p + i] as number;
     lastTraceId = hex;
   }
+  const src = lastTraceIdView;
+  // 18 bytes as five 4-byte copies, the two past the field overwritten later. (Not as float64s,
+  // as string entries are: id bytes can spell a NaN, which an engine may canonicalize.)
+  view.setInt32(p, src.getInt32(0, true), true);
+  view.setInt32(p + 4, src.getInt32(4, true), true);
+  view.setInt32(p + 8, src.getInt32(8, true), true);
+  view.setInt32(p + 12, src.getInt32(12, true), true);
+  view.setInt32(p + 16, src.getInt32(16, true), true);
+  w.pos = p + 18;
+}
+
+/** A fixed64 field with a one-byte tag, from a `bigint` (taken modulo 2^64). */
+function writeFixed64Field(w: ProtoWriter, tag: number, v: bigint): void {
+  w.ensure(9);
+  const p = w.pos;
+  w.buf[p] = tag;
+  w.view.setBigUint64(p + 1, v, true);
+  w.pos = p + 9;
+}
+
+/** A non-empty name (span or event) with a one-byte tag, from {@link values} when the names repeat. */
+function writeName(w: ProtoWriter, tag: number, name: string, slot: number): void {
+  const entry = valueEntry(slot, name);
+  if (entry < 0) {
+    w.stringField(tag >>> 3, name);
+    return;
+  }
+  w.ensure((entry & ENCODED_LENGTH_MASK) + COPY_SPILL);
+  const p = w.pos;
+  w.pos = values.copy(entry, w.view, p);
+  // The entry comes with the tag of a string AnyValue; the name's replaces it.
+  w.buf[p] = tag;
 }
 
 function writeSpan(w: ProtoWriter, s: Span): void {
@@ -160,19 +358,18 @@ function writeSpan(w: ProtoWriter, s: Span): void {
   if (s.spanId !== '') writeId(w, 2, s.spanId);
   if (s.traceState !== '') w.stringField(3, s.traceState);
   if (s.parentSpanId !== '') writeId(w, 4, s.parentSpanId);
-  if (s.name !== '') w.stringField(5, s.name);
-  if (s.kind !== 0) {
+  if (s.name !== '') writeName(w, SPAN_NAME_TAG, s.name, SPAN_NAME_SLOT);
+  const kind = s.kind;
+  if (kind > 0 && kind < 0x80) {
+    w.ensure(2);
+    w.view.setUint16(w.pos, SPAN_KIND_TAG | (kind << 8), true);
+    w.pos += 2;
+  } else if (kind !== 0) {
     w.tag(6, VARINT);
-    w.int32(s.kind);
+    w.int32(kind);
   }
-  if (s.startTimeUnixNano !== 0n) {
-    w.tag(7, I64);
-    w.fixed64(s.startTimeUnixNano);
-  }
-  if (s.endTimeUnixNano !== 0n) {
-    w.tag(8, I64);
-    w.fixed64(s.endTimeUnixNano);
-  }
+  if (s.startTimeUnixNano !== 0n) writeFixed64Field(w, SPAN_START_TAG, s.startTimeUnixNano);
+  if (s.endTimeUnixNano !== 0n) writeFixed64Field(w, SPAN_END_TAG, s.endTimeUnixNano);
   const flat = (s as FlatAttributes).flatAttributes;
   if (flat !== undefined) writeFlatKeyValues(w, 9, flat);
   else writeKeyValues(w, 9, s.attributes);
@@ -183,13 +380,16 @@ function writeSpan(w: ProtoWriter, s: Span): void {
   const events = s.events;
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    const m = w.fork(11);
-    if (e.timeUnixNano !== 0n) {
-      w.tag(1, I64);
-      w.fixed64(e.timeUnixNano);
-    }
-    if (e.name !== '') w.stringField(2, e.name);
-    writeKeyValues(w, 3, e.attributes);
+    // An event is nearly always under 128 bytes: a 1-byte length, patched by join().
+    w.ensure(2);
+    const m = w.pos + 1;
+    w.buf[m - 1] = SPAN_EVENT_TAG;
+    w.pos = m + 1;
+    if (e.timeUnixNano !== 0n) writeFixed64Field(w, EVENT_TIME_TAG, e.timeUnixNano);
+    if (e.name !== '') writeName(w, EVENT_NAME_TAG, e.name, EVENT_NAME_SLOT);
+    const eventFlat = (e as FlatAttributes).flatAttributes;
+    if (eventFlat !== undefined) writeFlatKeyValues(w, 3, eventFlat);
+    else writeKeyValues(w, 3, e.attributes);
     if (e.droppedAttributesCount !== 0) {
       w.tag(4, VARINT);
       w.uint(e.droppedAttributesCount);
@@ -223,26 +423,42 @@ function writeSpan(w: ProtoWriter, s: Span): void {
     w.uint(s.droppedLinksCount);
   }
   const status = s.status;
-  if (status.code !== 0 || status.message !== '') {
-    const m = w.fork(15);
-    if (status.message !== '') w.stringField(2, status.message);
-    if (status.code !== 0) {
-      w.tag(3, VARINT);
-      w.int32(status.code);
-    }
-    w.join(m);
+  const code = status.code;
+  if (status.message === '') {
+    if (code > 0 && code < 0x80) {
+      // [0x7a 2 0x18 code]: a Status with its code alone.
+      w.ensure(4);
+      w.view.setUint32(w.pos, SPAN_STATUS_TAG | (2 << 8) | (T3_VARINT << 16) | (code << 24), true);
+      w.pos += 4;
+    } else if (code !== 0) writeStatus(w, status);
+  } else writeStatus(w, status);
+  const flags = s.flags;
+  if (flags !== 0) {
+    // Field 16 takes a 2-byte tag: 0x85 0x01.
+    w.ensure(6);
+    const p = w.pos;
+    w.view.setUint16(p, 0x0185, true);
+    w.view.setUint32(p + 2, flags >>> 0, true);
+    w.pos = p + 6;
   }
-  if (s.flags !== 0) {
-    w.tag(16, I32);
-    w.fixed32(s.flags);
+}
+
+function writeStatus(w: ProtoWriter, status: Span['status']): void {
+  const m = w.fork(15);
+  if (status.message !== '') w.stringField(2, status.message);
+  if (status.code !== 0) {
+    w.tag(3, VARINT);
+    w.int32(status.code);
   }
+  w.join(m);
 }
 
 /** `field` is 1 to 15, so that its tag takes one byte (the fast path writes it directly). */
 function writeKeyValues(w: ProtoWriter, field: number, kvs: readonly KeyValue[]): void {
+  const tag = (field << 3) | LEN;
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
-    if (!writeShortKeyValue(w, field, kv.key, kv.value, false)) {
+    if (!writeAttribute(w, tag, kv.key, kv.value, false)) {
       const m = w.fork(field);
       writeKeyValueBody(w, kv.key, kv.value);
       w.join(m);
@@ -251,101 +467,277 @@ function writeKeyValues(w: ProtoWriter, field: number, kvs: readonly KeyValue[])
 }
 
 /**
+ * Per key slot of {@link keys}: the number of the flat list that last held
+ * the key, to find repeated keys without comparing strings.
+ */
+const listOfKey = new Int32Array(KEY_SLOTS);
+let listNumber = 0;
+
+/**
  * Writes a {@link FlatAttributes} list: the same bytes {@link writeKeyValues} writes for the
- * `KeyValue`s it stands for, without building them.
+ * `KeyValue`s it stands for, without building them. Repeated keys are found
+ * on the way (by key slot); the rare list that has them is written again
+ * from its resolved form.
  */
 function writeFlatKeyValues(w: ProtoWriter, field: number, flat: readonly unknown[]): void {
+  const tag = (field << 3) | LEN;
+  const start = w.pos;
+  if (listNumber === 0x7fffffff) {
+    listOfKey.fill(0);
+    listNumber = 0;
+  }
+  const list = ++listNumber;
+  const generation = keys.generation;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const key = flat[i];
+    const ke = typeof key === 'string' && key.length !== 0 ? keyEntry(key) : -1;
+    if (ke < 0) {
+      // No slot to mark: resolve the list by comparing keys instead.
+      w.pos = start;
+      writeDistinctFlatKeyValues(w, field, resolveRepeatedKeys(flat));
+      return;
+    }
+    const slot = entrySlot(ke);
+    if (listOfKey[slot] === list) {
+      w.pos = start;
+      writeDistinctFlatKeyValues(w, field, resolveRepeatedKeys(flat));
+      return;
+    }
+    listOfKey[slot] = list;
+    const raw = flat[i + 1];
+    if (!writeKeyedAttribute(w, tag, ke, raw, true)) writeFlatKeyValue(w, field, key as string, raw);
+  }
+  if (keys.generation !== generation) {
+    // The key table was emptied on the way, and with it the marks of the keys before.
+    w.pos = start;
+    writeDistinctFlatKeyValues(w, field, resolveRepeatedKeys(flat));
+  }
+}
+
+/** A flat list known to hold each key once. */
+function writeDistinctFlatKeyValues(w: ProtoWriter, field: number, flat: readonly unknown[]): void {
+  const tag = (field << 3) | LEN;
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const key = flat[i] as string;
     const raw = flat[i + 1];
-    if (typeof raw === 'number') {
-      const isInt = Number.isInteger(raw) && raw > -INT64_LIMIT && raw < INT64_LIMIT;
-      if (writeShortKeyValue(w, field, key, raw, isInt)) continue;
-      const m = w.fork(field);
-      writeKeyValueBody(w, key, isInt ? BigInt(raw) : raw);
-      w.join(m);
-    } else if (!writeShortKeyValue(w, field, key, raw as AnyValue, false)) {
-      const m = w.fork(field);
-      writeKeyValueBody(w, key, raw as AnyValue);
-      w.join(m);
-    }
+    if (!writeAttribute(w, tag, key, raw, true)) writeFlatKeyValue(w, field, key, raw);
   }
+}
+
+/** One attribute of a flat list through the generic path. */
+function writeFlatKeyValue(w: ProtoWriter, field: number, key: string, raw: unknown): void {
+  const m = w.fork(field);
+  if (typeof raw === 'number' && Number.isInteger(raw) && raw > -INT64_LIMIT && raw < INT64_LIMIT) {
+    writeKeyValueBody(w, key, BigInt(raw));
+  } else writeKeyValueBody(w, key, raw as AnyValue);
+  w.join(m);
+}
+
+/** A copy of a flat list with each key once, at its first place, with its last value. */
+function resolveRepeatedKeys(flat: readonly unknown[]): unknown[] {
+  const out: unknown[] = [];
+  const at = new Map<unknown, number>();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const key = flat[i];
+    const j = at.get(key);
+    if (j === undefined) {
+      at.set(key, out.length);
+      out.push(key, flat[i + 1]);
+    } else out[j + 1] = flat[i + 1];
+  }
+  return out;
 }
 
 /** 2^63: integers of a {@link FlatAttributes} list below it in magnitude are int64s. */
 const INT64_LIMIT = 2 ** 63;
 
+/** Bytes of the varint of `v`, 0 <= v < 2^32. */
+function varintSize(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
 /**
- * The usual attribute in one go: an ASCII key and an ASCII string, a small
- * non-negative int, a bool or a double, all of it under 128 bytes, so every
- * length is one byte and known from the string lengths before writing. The
- * generic path (fork/join per message, a call per field) costs about twice
- * as much. A `number` is a double unless `intNumber` says it is an integer
- * to write as an int64. Returns false, having written nothing, for anything else.
+ * The usual attribute in one go: a key (from {@link keys}) and a string, an
+ * int below 2^31, a bool or a double, the whole under 16 KiB, so that every
+ * length is known before writing and takes one or two bytes. The generic path
+ * (fork/join per message, a call per field) costs about twice as much. A
+ * plain `number` is an integer to write as an int64 when `plainNumbers` says
+ * numbers are plain and it is one, a double otherwise (a model list holds
+ * int64s as `bigint`). `tag` is the one-byte tag of the `KeyValue` field.
+ * Returns false, having written nothing, for anything else.
  */
-function writeShortKeyValue(w: ProtoWriter, field: number, key: string, value: AnyValue, intNumber: boolean): boolean {
-  const kLen = key.length;
-  // Bytes of the AnyValue member (tag + payload), and the int when it is one.
-  let member: number;
-  let intValue = -1;
-  switch (typeof value) {
-    case 'string':
-      member = 2 + value.length;
-      break;
-    case 'bigint':
-      if (value < 0n || value >= 0x10000000n) return false;
-      intValue = Number(value);
-      member = intValue < 0x80 ? 2 : intValue < 0x4000 ? 3 : intValue < 0x200000 ? 4 : 5;
-      break;
-    case 'boolean':
-      member = 2;
-      break;
-    case 'number':
-      if (intNumber) {
-        // -0 is the integer 0, as it is for the model's list (BigInt(-0) is 0n).
-        if (!(value > -1 && value < 0x10000000)) return false;
-        intValue = value === 0 ? 0 : value;
-        member = intValue < 0x80 ? 2 : intValue < 0x4000 ? 3 : intValue < 0x200000 ? 4 : 5;
-      } else member = 9;
-      break;
-    default:
-      return false;
-  }
-  // KeyValue body: [0x0a kLen key] (omitted when key is '') + [0x12 member-len member].
-  const body = (kLen === 0 ? 0 : 2 + kLen) + 2 + member;
-  if (body >= 0x80) return false;
-  w.ensure(2 + body);
-  const buf = w.buf;
-  let p = w.pos;
-  buf[p++] = (field << 3) | LEN;
-  buf[p++] = body;
-  // Characters are OR-ed together and checked once: a non-ASCII one means
-  // the lengths were wrong, and nothing written past w.pos counts.
-  let or = 0;
-  if (kLen !== 0) {
-    buf[p++] = T1_LEN;
-    buf[p++] = kLen;
-    for (let i = 0; i < kLen; i++) {
-      const c = key.charCodeAt(i);
-      or |= c;
-      buf[p + i] = c;
-    }
-    p += kLen;
-  }
-  buf[p++] = T2_LEN;
-  buf[p++] = member;
+function writeAttribute(w: ProtoWriter, tag: number, key: string, value: unknown, plainNumbers: boolean): boolean {
+  if (key.length === 0) return false;
+  const ke = keyEntry(key);
+  return ke >= 0 && writeKeyedAttribute(w, tag, ke, value, plainNumbers);
+}
+
+/** {@link writeAttribute} once the key's entry `ke` in {@link keys} is known. */
+function writeKeyedAttribute(w: ProtoWriter, tag: number, ke: number, value: unknown, plainNumbers: boolean): boolean {
+  const slot = entrySlot(ke);
+  // The pair's place in the memo, and for a small int or a bool its number (-1 when not one).
+  let h: number;
+  let num = -1;
   if (typeof value === 'string') {
     const n = value.length;
-    buf[p++] = T1_LEN;
-    buf[p++] = n;
-    for (let i = 0; i < n; i++) {
+    h =
+      Math.imul(slot, 0x9e3779b1) ^
+      Math.imul(n, 0x85ebca6b) ^
+      (value.charCodeAt(n - 1) << 7) ^
+      (value.charCodeAt(n >>> 1) | 0);
+  } else {
+    // Ints under SMALL_PAIR_INT (their varint bytes cannot spell a NaN, see pairs) and bools.
+    if (typeof value === 'bigint') {
+      if (value >= 0n && value < SMALL_PAIR_INT_BIG) num = Number(value);
+    } else if (typeof value === 'number') {
+      // -0 is the integer 0. A number of a typed list is a double, never an int.
+      if (plainNumbers && value >= 0 && value < SMALL_PAIR_INT && Number.isInteger(value))
+        num = value === 0 ? 0 : value;
+    } else if (typeof value === 'boolean') num = value ? BOOL_TRUE : BOOL_FALSE;
+    if (num < 0) return writeAttributeParts(w, tag, ke, value, plainNumbers);
+    h = Math.imul(slot, 0x9e3779b1) ^ Math.imul(num + 1, 0x85ebca6b);
+  }
+  h = (h ^ (h >>> 16)) & (PAIR_SLOTS - 1);
+  const skip = pairSkipUses[slot] as number;
+  if (skip === 0) {
+    const e = pairEntry[h] as number;
+    if (e >= 0 && pairKeySlot[h] === slot && (num < 0 ? pairValue[h] === value : pairNumber[h] === num)) {
+      countUse(pairProbeUses, pairProbeHits, pairSkipUses, slot, true);
+      w.ensure(1 + (e & ENCODED_LENGTH_MASK) + COPY_SPILL);
+      const p = w.pos;
+      w.buf[p] = tag;
+      w.pos = pairs.copy(e, w.view, p + 1);
+      return true;
+    }
+  } else pairSkipUses[slot] = skip - 1;
+  const start = w.pos;
+  if (!writeAttributeParts(w, tag, ke, value, plainNumbers)) return false;
+  if (skip === 0) {
+    countUse(pairProbeUses, pairProbeHits, pairSkipUses, slot, false);
+    const buf = w.buf;
+    // [tag, body length, body]: kept when the length takes one byte.
+    if ((buf[start + 1] as number) < 0x80) {
+      const e = pairs.addBytes(buf, start + 1, w.pos);
+      if (pairs.generation !== pairsGeneration) {
+        pairEntry.fill(-1);
+        pairsGeneration = pairs.generation;
+      }
+      pairEntry[h] = e;
+      pairKeySlot[h] = slot;
+      if (num < 0) pairValue[h] = value as string;
+      else {
+        pairValue[h] = '';
+        pairNumber[h] = num;
+      }
+    }
+  }
+  return true;
+}
+
+/** {@link writeKeyedAttribute} from the key's entry and the value's (or the value itself). */
+function writeAttributeParts(w: ProtoWriter, tag: number, ke: number, value: unknown, plainNumbers: boolean): boolean {
+  // Bytes of the AnyValue member (tag + payload), the value's entry or the int when it is one.
+  // (`typeof x === '...'` tests compile to type checks; a switch on `typeof` calls a builtin.)
+  let member: number;
+  let ve = -1;
+  let intValue = -1;
+  if (typeof value === 'string') {
+    ve = valueEntry(entrySlot(ke), value);
+    if (ve >= 0) member = ve & ENCODED_LENGTH_MASK;
+    else {
+      const n = value.length;
+      if (n >= 0x4000) return false;
+      member = 1 + (n < 0x80 ? 1 : 2) + n;
+    }
+  } else if (typeof value === 'number') {
+    if (plainNumbers && Number.isInteger(value)) {
+      // -0 is the integer 0, as it is for the model's list (BigInt(-0) is 0n).
+      if (!(value > -1 && value < 0x80000000)) return false;
+      intValue = value === 0 ? 0 : value;
+      member = 1 + varintSize(intValue);
+    } else member = 9;
+  } else if (typeof value === 'bigint') {
+    if (value < 0n || value >= 0x80000000n) return false;
+    intValue = Number(value);
+    member = 1 + varintSize(intValue);
+  } else if (typeof value === 'boolean') {
+    member = 2;
+  } else return false;
+  // KeyValue body: [0x0a klen key] (the key's entry) + [0x12 member-len member].
+  const body = (ke & ENCODED_LENGTH_MASK) + 1 + (member < 0x80 ? 1 : 2) + member;
+  if (body >= 0x4000) return false;
+  // Tag, two length bytes at most, the body, and what a copy may spill.
+  w.ensure(3 + body + COPY_SPILL);
+  const buf = w.buf;
+  const view = w.view;
+  let p = w.pos;
+  // Header bytes go out two or four at a time where their values allow: a
+  // store costs the same for one byte as for four. Bytes stored past the
+  // header are overwritten by what follows.
+  if (body < 0x80) {
+    view.setUint16(p, tag | (body << 8), true);
+    p += 2;
+  } else {
+    buf[p] = tag;
+    view.setUint16(p + 1, (body & 0x7f) | 0x80 | ((body >>> 7) << 8), true);
+    p += 3;
+  }
+  p = keys.copy(ke, view, p);
+  if (typeof value === 'string') {
+    if (ve >= 0) {
+      if (member < 0x80) {
+        view.setUint16(p, T2_LEN | (member << 8), true);
+        p += 2;
+      } else {
+        buf[p] = T2_LEN;
+        view.setUint16(p + 1, (member & 0x7f) | 0x80 | ((member >>> 7) << 8), true);
+        p += 3;
+      }
+      w.pos = values.copy(ve, view, p);
+      return true;
+    }
+    const n = value.length;
+    if (member < 0x80) {
+      // [0x12 member 0x0a n]: n < member < 0x80.
+      view.setUint32(p, T2_LEN | (member << 8) | (T1_LEN << 16) | (n << 24), true);
+      p += 4;
+    } else {
+      buf[p++] = T2_LEN;
+      buf[p++] = (member & 0x7f) | 0x80;
+      buf[p++] = member >>> 7;
+      buf[p++] = T1_LEN;
+      if (n < 0x80) buf[p++] = n;
+      else {
+        buf[p++] = (n & 0x7f) | 0x80;
+        buf[p++] = n >>> 7;
+      }
+    }
+    // Four characters a store. They are OR-ed together and checked once: a
+    // non-ASCII one means the lengths were wrong, and nothing written past
+    // w.pos counts.
+    let or = 0;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const a = value.charCodeAt(i);
+      const b = value.charCodeAt(i + 1);
+      const c = value.charCodeAt(i + 2);
+      const d = value.charCodeAt(i + 3);
+      or |= a | b | c | d;
+      view.setInt32(p + i, a | (b << 8) | (c << 16) | (d << 24), true);
+    }
+    for (; i < n; i++) {
       const c = value.charCodeAt(i);
       or |= c;
       buf[p + i] = c;
     }
-    p += n;
-  } else if (intValue >= 0) {
-    buf[p++] = T3_VARINT;
+    if (or >= 0x80) return false;
+    w.pos = p + n;
+    return true;
+  }
+  // Member length, then the member: all under 0x80 here.
+  if (intValue >= 0) {
+    view.setUint32(p, T2_LEN | (member << 8) | (T3_VARINT << 16), true);
+    p += 3;
     let v = intValue;
     while (v > 0x7f) {
       buf[p++] = (v & 0x7f) | 0x80;
@@ -353,14 +745,13 @@ function writeShortKeyValue(w: ProtoWriter, field: number, key: string, value: A
     }
     buf[p++] = v;
   } else if (typeof value === 'boolean') {
-    buf[p++] = T2_VARINT;
-    buf[p++] = value ? 1 : 0;
+    view.setUint32(p, T2_LEN | (member << 8) | (T2_VARINT << 16) | ((value ? 1 : 0) << 24), true);
+    p += 4;
   } else {
-    buf[p++] = T4_I64;
-    w.view.setFloat64(p, value as number, true);
-    p += 8;
+    view.setUint32(p, T2_LEN | (member << 8) | (T4_I64 << 16), true);
+    view.setFloat64(p + 3, value as number, true);
+    p += 11;
   }
-  if (or >= 0x80) return false;
   w.pos = p;
   return true;
 }
