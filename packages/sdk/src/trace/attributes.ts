@@ -81,47 +81,23 @@ export interface ConvertedAttributes {
   readonly dropped: number;
 }
 
-/**
- * An API attribute map as a model list: invalid keys or values are dropped
- * with a diagnostic (not counted, as the OpenTelemetry SDK does), valid ones
- * past `countLimit` are counted as dropped.
- */
+/** An API attribute map as a model list: {@link toFlatAttributes}, then typed. */
 export function toKeyValues(
   attributes: Attributes | undefined,
   countLimit: number,
   lengthLimit: number,
 ): ConvertedAttributes {
-  const out: KeyValue[] = [];
-  let dropped = 0;
-  if (attributes === undefined || attributes === null || typeof attributes !== 'object')
-    return { attributes: out, dropped };
-  for (const key in attributes) {
-    if (!Object.hasOwn(attributes, key)) continue;
-    const raw: AttributeValue | undefined = attributes[key];
-    if (raw === undefined || raw === null) continue;
-    if (key.length === 0) {
-      diag.warn('traceloom: dropped an attribute with an empty key');
-      continue;
-    }
-    const value = toAnyValue(raw, lengthLimit);
-    if (value === undefined) {
-      diag.warn(`traceloom: dropped invalid value of attribute "${key}"`);
-      continue;
-    }
-    if (out.length >= countLimit) {
-      dropped++;
-      continue;
-    }
-    out.push({ key, value });
-  }
-  return { attributes: out, dropped };
+  const flat: unknown[] = [];
+  const dropped = toFlatAttributes(attributes, countLimit, lengthLimit, flat);
+  return { attributes: flatToKeyValues(flat), dropped };
 }
 
 /**
  * An API attribute map as a flat `[key, value, ...]` list (the wire
  * encoder's `FlatAttributes`: top-level numbers stay plain), appended to
- * `out`, with the rules of {@link toKeyValues}. Returns how many valid
- * attributes were dropped for the count limit. One array and no object per
+ * `out`. Invalid keys or values are dropped with a diagnostic (not counted,
+ * as the OpenTelemetry SDK does); returns how many valid attributes were
+ * dropped for the count limit. One array and no object per
  * attribute: events are recorded this way, and typed only if someone reads
  * their `attributes`.
  */

@@ -510,7 +510,9 @@ export function sendBytes(
   res.statusCode = status;
   if (contentType !== undefined) res.setHeader('content-type', contentType);
   res.setHeader('content-length', body.byteLength);
-  res.end(body);
+  // end() with an empty chunk would queue head and chunk separately; without one, the head goes alone.
+  if (body.byteLength === 0) res.end();
+  else res.end(body);
 }
 
 // ---------------------------------------------------------------------------

@@ -108,15 +108,7 @@ export function mountOtlpHttp(http: HttpServer, sink: SpanSink, options: OtlpHtt
       part = await ingestOtlpProto(sink, body, scanOtlpTraces(body), 'otlp-http', stats);
     }
     if (part.rejected === 0) {
-      const empty = emptyResponse(json);
-      if (empty.byteLength === 0) {
-        // The protobuf full success is zero bytes. end() without a chunk sends the head in one
-        // write; end() with an empty chunk queues head and chunk and sends them with writev.
-        res.statusCode = 200;
-        res.setHeader('content-type', PROTOBUF);
-        res.setHeader('content-length', 0);
-        res.end();
-      } else sendBytes(res, 200, JSON_TYPE, empty);
+      sendBytes(res, 200, json ? JSON_TYPE : PROTOBUF, emptyResponse(json));
       return;
     }
     const response: ExportTraceServiceResponse = {

@@ -12,13 +12,8 @@
  */
 
 import { type Span, SpanBatch } from '@traceloom/model';
-import {
-  decodeJaegerThriftBatch,
-  decodeOtlpTraces,
-  decodeOtlpTracesJson,
-  decodeZipkinJson,
-  decodeZipkinProto,
-} from '@traceloom/wire';
+import { decodeJaegerThriftBatch, decodeOtlpTracesJson, decodeZipkinJson, decodeZipkinProto } from '@traceloom/wire';
+import { acceptedOtlpSpans } from '../receivers/ingest.ts';
 import type { Logger } from '../receivers/logger.ts';
 import { type BodyFormat, type IngestMeta, SinkFullError, type SpanSink } from '../receivers/sink.ts';
 import { listLocator, otlpLocator, partitionSpans } from '../receivers/validate.ts';
@@ -43,7 +38,7 @@ export function decodeLoggedBody(format: BodyFormat, body: Uint8Array): readonly
   };
   switch (format) {
     case 'otlp-proto':
-      return partitionSpans(decodeOtlpTraces(body), otlpLocator).accepted;
+      return acceptedOtlpSpans(body);
     case 'otlp-json':
       return partitionSpans(decodeOtlpTracesJson(text()), otlpLocator).accepted;
     case 'zipkin-json':

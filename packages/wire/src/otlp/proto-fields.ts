@@ -5,7 +5,9 @@
  * `common/v1/common.proto`, `resource/v1/resource.proto` and
  * `collector/trace/v1/trace_service.proto`.
  */
+import { WireDecodeError, WireErrorCode } from '../errors.ts';
 import type { ProtoReader } from '../internal/proto-reader.ts';
+import { MAX_ANY_VALUE_DEPTH } from './shared.ts';
 
 /** Which field numbers a message knows, with their wire types, for error messages and wire-type checks. */
 export interface MessageFields {
@@ -98,4 +100,13 @@ export function other(r: ProtoReader, t: number, m: MessageFields): void {
     if (expected >= 0) r.wrongType(`${m.name}.${m.names[f]}`, t, expected);
   }
   r.skip(t & 7);
+}
+
+/** The error for an `AnyValue` nested deeper than {@link MAX_ANY_VALUE_DEPTH}, found at byte `pos`. */
+export function tooDeep(pos: number): WireDecodeError {
+  return new WireDecodeError(
+    WireErrorCode.TOO_DEEP,
+    `AnyValue nested deeper than ${MAX_ANY_VALUE_DEPTH} levels at byte ${pos}`,
+    pos,
+  );
 }

@@ -20,7 +20,7 @@ import {
   type SpanStatus,
   UNSET_STATUS,
 } from '@traceloom/model';
-import { WireDecodeError, WireErrorCode } from '../errors.ts';
+import type { WireDecodeError } from '../errors.ts';
 import { ProtoReader } from '../internal/proto-reader.ts';
 import { readUtf8, Utf8Cache } from '../internal/utf8.ts';
 import { InternTable } from './intern.ts';
@@ -40,6 +40,7 @@ import {
   SPAN,
   STATUS,
   TRACES_DATA,
+  tooDeep,
 } from './proto-fields.ts';
 
 // Tags of the hot path. Kept in this module (scan.ts has the same): constants declared here are
@@ -753,11 +754,7 @@ function readKeyValueGeneral(r: ProtoReader, depth: number): KeyValue {
 /** Reads one length-delimited `AnyValue`; an `AnyValue` with no value set is `null`. */
 function readAnyValueField(r: ProtoReader, depth: number): AnyValue {
   if (depth > MAX_ANY_VALUE_DEPTH) {
-    throw new WireDecodeError(
-      WireErrorCode.TOO_DEEP,
-      `AnyValue nested deeper than ${MAX_ANY_VALUE_DEPTH} levels at byte ${r.pos}`,
-      r.pos,
-    );
+    throw tooDeep(r.pos);
   }
   const end = r.lengthEnd();
   const outer = r.end;

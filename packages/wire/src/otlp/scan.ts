@@ -12,7 +12,7 @@
  * (scan.test.ts) hold scan and decoder in lockstep: a change of what the
  * decoder accepts must be made here too.
  */
-import { WireDecodeError, WireErrorCode } from '../errors.ts';
+import type { WireDecodeError } from '../errors.ts';
 import { ProtoReader } from '../internal/proto-reader.ts';
 import {
   ANY_VALUE,
@@ -33,6 +33,7 @@ import {
   SPAN,
   STATUS,
   TRACES_DATA,
+  tooDeep,
   VARINT,
 } from './proto-fields.ts';
 import { MAX_ANY_VALUE_DEPTH } from './shared.ts';
@@ -384,11 +385,7 @@ function scanKeyValue(r: ProtoReader, depth: number): void {
 /** One length-delimited `AnyValue`, at most {@link MAX_ANY_VALUE_DEPTH} levels deep, as the decoder. */
 function scanAnyValue(r: ProtoReader, depth: number): void {
   if (depth > MAX_ANY_VALUE_DEPTH) {
-    throw new WireDecodeError(
-      WireErrorCode.TOO_DEEP,
-      `AnyValue nested deeper than ${MAX_ANY_VALUE_DEPTH} levels at byte ${r.pos}`,
-      r.pos,
-    );
+    throw tooDeep(r.pos);
   }
   const end = r.lengthEnd();
   const outer = r.end;

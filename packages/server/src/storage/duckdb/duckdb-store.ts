@@ -159,12 +159,13 @@ const SPAN_CSV_OPTIONS = `delim=chr(31), quote=chr(30), escape=chr(30), header=f
 const SPAN_SELECT = `('0x'||substr(t,1,16))::UBIGINT, ('0x'||substr(t,17,16))::UBIGINT, ('0x'||s)::UBIGINT, CASE WHEN p IS NULL THEN NULL ELSE ('0x'||p)::UBIGINT END, ts, f, sv, n, k,
   sc, sm, st, d, sh, ${SLOT_COLUMNS.join(', ')}, am, ax, da, de, dl, ev, li, r, o`;
 
-const CSV_EMPTY = `${CSV_QUOTE}${CSV_QUOTE}`;
+/** A quoted empty field (''), and also how a quote character inside a quoted field is written. */
+const CSV_QUOTE_TWICE = `${CSV_QUOTE}${CSV_QUOTE}`;
 
 /** `s` as one field of the spans load file. */
 function csvField(s: string): string {
   const n = s.length;
-  if (n === 0) return CSV_EMPTY;
+  if (n === 0) return CSV_QUOTE_TWICE;
   if (n <= 64) {
     // Most values are short: a loop over their characters costs a fraction of a RegExp call.
     for (let i = 0; i < n; i++) {
@@ -177,7 +178,7 @@ function csvField(s: string): string {
 }
 
 function csvQuoted(s: string): string {
-  return `${CSV_QUOTE}${s.replaceAll(CSV_QUOTE, CSV_EMPTY)}${CSV_QUOTE}`;
+  return `${CSV_QUOTE}${s.replaceAll(CSV_QUOTE, CSV_QUOTE_TWICE)}${CSV_QUOTE}`;
 }
 
 /** Slot values of the span being prepared, reused: '' (NULL) where the span has no attribute. */
@@ -384,8 +385,7 @@ export class DuckDbStore implements TraceStore {
   readonly #days = new Map<number, Day>();
   readonly #recent: RecentSpans;
   readonly #catalog = new Catalog();
-  /** JSON text of service and span names, reused across batches. */
-  /** Service and span names as spans-file fields. */
+  /** Service and span names as spans-file fields, reused across batches. */
   readonly #fieldCache = new Map<string, string>();
   #pending: Pending[] = [];
   #pendingSpans = 0;
@@ -883,12 +883,14 @@ export class DuckDbStore implements TraceStore {
     }
 
     const files: string[] = [];
-    const file = async (rows: string[]): Promise<string> => {
-      const f = join(this.#tmpDir, `${++this.#fileSeq}.json`);
+    /** Writes `data` to a new load file; returns its path as an SQL string. */
+    const write = async (ext: string, data: string | readonly string[]): Promise<string> => {
+      const f = join(this.#tmpDir, `${++this.#fileSeq}.${ext}`);
       files.push(f);
-      await writeFile(f, rows.join('\n'));
+      await writeFile(f, data);
       return sqlString(f);
     };
+    const file = (rows: string[]): Promise<string> => write('json', rows.join('\n'));
     const c = this.#writer;
     try {
       let spansFile = '';
@@ -902,12 +904,7 @@ export class DuckDbStore implements TraceStore {
         const parts = Math.max(1, Math.min(this.#opts.threads, lines.length));
         const names: string[] = [];
         const per = Math.ceil(lines.length / parts);
-        for (let k = 0; k < lines.length; k += per) {
-          const f = join(this.#tmpDir, `${++this.#fileSeq}.csv`);
-          files.push(f);
-          await writeFile(f, lines.slice(k, k + per));
-          names.push(sqlString(f));
-        }
+        for (let k = 0; k < lines.length; k += per) names.push(await write('csv', lines.slice(k, k + per)));
         spansFile = names.length === 1 ? names[0]! : `[${names.join(', ')}]`;
       }
       const partsFile = partLines.length > 0 ? await file(partLines) : '';
