@@ -1,3 +1,4 @@
+export { decodeBase64, encodeBase64 } from './base64.ts';
 export { SpanBatch } from './batch.ts';
 export { spanDiff, spanEquals } from './compare.ts';
 export type { CriticalPathSegment } from './critical-path.ts';
@@ -42,3 +43,26 @@ export {
 } from './span.ts';
 export type { AssembledTrace, AssembleOptions, TraceNode } from './trace.ts';
 export { assembleTrace, formatSignedDuration } from './trace.ts';
+export type {
+  AttributeJson,
+  AttributeType,
+  EventJson,
+  LinkJson,
+  ResourceJson,
+  ScopeJson,
+  ServiceCountJson,
+  TraceCompactJson,
+  TraceWithCriticalPath,
+  ValueJson,
+} from './trace-json.ts';
+export {
+  attributesToJson,
+  eventToJson,
+  JsonTable,
+  linkToJson,
+  micros,
+  resourceToJson,
+  scopeToJson,
+  traceToCompactJson,
+  valueToJson,
+} from './trace-json.ts';

@@ -8,8 +8,10 @@
  */
 import {
   type AnyValue,
+  decodeBase64,
   EMPTY_RESOURCE,
   EMPTY_SCOPE,
+  encodeBase64,
   type InstrumentationScope,
   type KeyValue,
   type Resource,
@@ -21,7 +23,6 @@ import {
 } from '@traceloom/model';
 import { WireDecodeError, WireErrorCode } from '../errors.ts';
 import { jsonSyntaxError } from '../internal/json-syntax.ts';
-import { decodeBase64, encodeBase64 } from './base64.ts';
 import { EMPTY_LIST, groupSpans, MAX_ANY_VALUE_DEPTH, makeStatus } from './shared.ts';
 
 // ---------------------------------------------------------------------------

@@ -4,9 +4,10 @@
  * failures, `google.rpc.Status` (googleapis `google/rpc/status.proto`), in
  * protobuf and in JSON (OTLP specification, "OTLP/HTTP Response").
  */
+
+import { encodeBase64 } from '@traceloom/model';
 import { ProtoReader } from '../internal/proto-reader.ts';
 import { ProtoWriter } from '../internal/proto-writer.ts';
-import { encodeBase64 } from './base64.ts';
 
 /** OTLP `ExportTracePartialSuccess`: spans the server rejected and why. */
 export interface ExportTracePartialSuccess {

@@ -44,6 +44,7 @@ import {
   type AnyValue,
   EMPTY_RESOURCE,
   EMPTY_SCOPE,
+  encodeBase64,
   type InstrumentationScope,
   isKvList,
   type KeyValue,
@@ -949,7 +950,7 @@ export function anyValueToString(v: AnyValue): string {
       return String(v);
     default:
       if (v === null) return '';
-      if (v instanceof Uint8Array) return base64(v);
+      if (v instanceof Uint8Array) return encodeBase64(v);
       return anyValueToJson(v);
   }
 }
@@ -979,26 +980,8 @@ function anyValueToJson(v: AnyValue): string {
       return Number.isFinite(v) ? String(v) : JSON.stringify(String(v));
     default:
       if (v === null) return 'null';
-      if (v instanceof Uint8Array) return JSON.stringify(base64(v));
+      if (v instanceof Uint8Array) return JSON.stringify(encodeBase64(v));
       if (isKvList(v)) return keyValuesToJson(v.kvlist);
       return `[${(v as readonly AnyValue[]).map(anyValueToJson).join(',')}]`;
   }
-}
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** Standard base64 with padding (no `Buffer`: the package also runs in browsers). */
-function base64(b: Uint8Array): string {
-  let s = '';
-  let i = 0;
-  for (; i + 2 < b.length; i += 3) {
-    const n = ((b[i] as number) << 16) | ((b[i + 1] as number) << 8) | (b[i + 2] as number);
-    s += B64.charAt(n >> 18) + B64.charAt((n >> 12) & 63) + B64.charAt((n >> 6) & 63) + B64.charAt(n & 63);
-  }
-  if (i < b.length) {
-    const two = i + 1 < b.length;
-    const n = ((b[i] as number) << 16) | (two ? (b[i + 1] as number) << 8 : 0);
-    s += `${B64.charAt(n >> 18)}${B64.charAt((n >> 12) & 63)}${two ? B64.charAt((n >> 6) & 63) : '='}=`;
-  }
-  return s;
 }

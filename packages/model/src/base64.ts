@@ -1,6 +1,7 @@
 /**
- * Base64 for OTLP/JSON `bytesValue` (protobuf JSON mapping: `bytes` are
- * base64). No `Buffer`, so the package also runs in browsers.
+ * Base64 for attribute `bytes` values in JSON (OTLP/JSON `bytesValue`, the
+ * Zipkin tag text, the native API's trace views). No `Buffer`, so the
+ * package also runs in browsers.
  */
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
