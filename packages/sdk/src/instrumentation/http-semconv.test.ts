@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Attributes } from '@opentelemetry/api';
 import {
+  authorityHost,
+  authorityPort,
   captureNodeHeaders,
   captureRawHeaders,
   errorType,
   hasRawHeader,
+  knownMethod,
   resolveHeaderCapture,
   setMethod,
   setServerAddress,
@@ -21,11 +24,15 @@ describe('http semconv helpers', () => {
       ['::1', 80, '::1', 80],
       ['host:notaport', 443, 'host', 443],
       ['host:70000', 80, 'host', 80],
+      ['[::1', 80, '[::1', 80],
+      ['[::1]x', 443, '::1', 443],
     ];
     for (const [authority, def, host, port] of cases) {
       const a: Attributes = {};
       setServerAddress(a, authority, def);
       assert.deepEqual(a, { 'server.address': host, 'server.port': port }, authority);
+      assert.equal(authorityHost(authority), host, authority);
+      assert.equal(authorityPort(authority, def), port, authority);
     }
     const none: Attributes = {};
     setServerAddress(none, '', 80);
@@ -42,6 +49,24 @@ describe('http semconv helpers', () => {
     const c: Attributes = {};
     assert.equal(setMethod(c, 'PROPFIND'), 'HTTP');
     assert.deepEqual(c, { 'http.request.method': '_OTHER', 'http.request.method_original': 'PROPFIND' });
+  });
+
+  it('tells known methods (as sent or upper-cased) from others, as setMethod does', () => {
+    const cases: [string, string | undefined][] = [
+      ['DELETE', 'DELETE'],
+      ['get', 'GET'],
+      ['Patch', 'PATCH'],
+      ['PROPFIND', undefined],
+      ['_OTHER', undefined],
+    ];
+    for (const [method, known] of cases) {
+      assert.equal(knownMethod(method), known, method);
+      const a: Attributes = {};
+      const name = setMethod(a, method);
+      assert.equal(name, known ?? 'HTTP');
+      assert.equal(a['http.request.method'], known ?? '_OTHER');
+      assert.equal(a['http.request.method_original'], known === method ? undefined : method);
+    }
   });
 
   it('derives a low-cardinality error.type', () => {

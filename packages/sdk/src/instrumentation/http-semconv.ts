@@ -37,30 +37,64 @@ export function setMethod(attributes: Attributes, method: string | undefined): s
 }
 
 /**
+ * The method as semconv reports it when it is a known one, as sent or
+ * upper-cased (`get` gives `GET`); undefined for any other method, which is
+ * reported as `_OTHER` with the span named `HTTP`.
+ */
+export function knownMethod(method: string): string | undefined {
+  // A switch, not KNOWN_METHODS.has: the parser hands out the same interned
+  // strings, so the usual case is a few pointer compares instead of a hash lookup.
+  switch (method) {
+    case 'GET':
+    case 'POST':
+    case 'PUT':
+    case 'DELETE':
+    case 'HEAD':
+    case 'OPTIONS':
+    case 'PATCH':
+    case 'CONNECT':
+    case 'TRACE':
+      return method;
+  }
+  const upper = method.toUpperCase();
+  return KNOWN_METHODS.has(upper) ? upper : undefined;
+}
+
+/**
  * Splits an authority (`host`, `host:port`, `[v6]`, `[v6]:port`) and writes
  * `server.address` / `server.port`; the port falls back to the scheme's
  * default, as semconv asks for server.port on every HTTP span.
  */
 export function setServerAddress(attributes: Attributes, authority: string | undefined, defaultPort: number): void {
   if (authority === undefined || authority.length === 0) return;
-  let host = authority;
-  let port = defaultPort;
+  attributes['server.address'] = authorityHost(authority);
+  attributes['server.port'] = authorityPort(authority, defaultPort);
+}
+
+/** The host of a non-empty authority (`host`, `host:port`, `[v6]`, `[v6]:port`, bare IPv6). */
+export function authorityHost(authority: string): string {
   if (authority.charCodeAt(0) === 91 /* [ */) {
     const close = authority.indexOf(']');
-    if (close !== -1) {
-      host = authority.slice(1, close);
-      if (authority.charCodeAt(close + 1) === 58 /* : */) port = parsePort(authority.slice(close + 2), defaultPort);
-    }
-  } else {
-    const colon = authority.indexOf(':');
-    // More than one colon without brackets: a bare IPv6 address, no port.
-    if (colon !== -1 && authority.indexOf(':', colon + 1) === -1) {
-      host = authority.slice(0, colon);
-      port = parsePort(authority.slice(colon + 1), defaultPort);
-    }
+    return close === -1 ? authority : authority.slice(1, close);
   }
-  attributes['server.address'] = host;
-  attributes['server.port'] = port;
+  const colon = authority.indexOf(':');
+  // More than one colon without brackets: a bare IPv6 address, no port.
+  return colon !== -1 && authority.indexOf(':', colon + 1) === -1 ? authority.slice(0, colon) : authority;
+}
+
+/** The port of a non-empty authority, else the scheme's default. */
+export function authorityPort(authority: string, defaultPort: number): number {
+  if (authority.charCodeAt(0) === 91 /* [ */) {
+    const close = authority.indexOf(']');
+    if (close !== -1 && authority.charCodeAt(close + 1) === 58 /* : */) {
+      return parsePort(authority.slice(close + 2), defaultPort);
+    }
+    return defaultPort;
+  }
+  const colon = authority.indexOf(':');
+  if (colon !== -1 && authority.indexOf(':', colon + 1) === -1)
+    return parsePort(authority.slice(colon + 1), defaultPort);
+  return defaultPort;
 }
 
 function parsePort(text: string, fallback: number): number {

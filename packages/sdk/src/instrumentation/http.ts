@@ -2,16 +2,21 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { Attributes, Exception, Span, TextMapSetter, Tracer } from '@opentelemetry/api';
+import type { Attributes, AttributeValue, Exception, Span, TextMapSetter, Tracer } from '@opentelemetry/api';
 import { context, diag, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { LinkedContext } from '../context/linked-context.ts';
 import { isTracingSuppressed, suppressTracing } from '../context/suppress.ts';
+import { Tracer as SdkTracer } from '../trace/tracer.ts';
 import { enterContext } from './enter-context.ts';
 import type { HeaderCapture } from './http-semconv.ts';
 import {
+  authorityHost,
+  authorityPort,
   captureNodeHeaders,
   captureRawHeaders,
   errorType,
   hasRawHeader,
+  knownMethod,
   resolveHeaderCapture,
   setMethod,
   setServerAddress,
@@ -124,6 +129,8 @@ interface Matcher {
 
 interface Resolved {
   readonly tracer: Tracer;
+  /** `tracer` when it is Traceloom's own (its flat-attribute start is then used), else undefined. */
+  readonly ownTracer: SdkTracer | undefined;
   readonly ignoreIncoming: Matcher | undefined;
   readonly ignoreOutgoing: Matcher | undefined;
   readonly requestHook: HttpInstrumentationOptions['requestHook'];
@@ -225,15 +232,25 @@ class ConnState {
   hostHeader: string | undefined = undefined;
   hostAddress: string | undefined = undefined;
   hostPort: number | undefined = undefined;
-  /** The response whose server span is open on this connection. */
-  open: ServerResponse | undefined = undefined;
-  /** More open responses when the client pipelines requests (rare). */
-  queued: ServerResponse[] | undefined = undefined;
+  /**
+   * The response whose server span is open on this connection, and that span.
+   * Kept here rather than on the response: adding a property to every
+   * ServerResponse changes its hidden class (and copies its property store).
+   */
+  openResponse: ServerResponse | undefined = undefined;
+  openSpan: Span | undefined = undefined;
+  /** More open responses and their spans, in order, when the client pipelines requests (rare). */
+  queued: OpenResponse[] | undefined = undefined;
 
   constructor(encrypted: boolean) {
     this.scheme = encrypted ? 'https' : 'http';
     this.defaultPort = encrypted ? 443 : 80;
   }
+}
+
+interface OpenResponse {
+  readonly response: ServerResponse;
+  readonly span: Span;
 }
 
 const kConn: unique symbol = Symbol('traceloom.http.conn');
@@ -254,43 +271,65 @@ function connState(socket: Socket & ConnHolder): ConnState {
   return conn;
 }
 
-function trackOpen(conn: ConnState, response: ServerResponse): void {
-  const open = conn.open;
-  const openSpan = open === undefined ? undefined : (open as ServerResponse & SpanHolder)[kSpan];
-  if (openSpan === undefined || openSpan === null) {
-    conn.open = response;
+function trackOpen(conn: ConnState, response: ServerResponse, span: Span): void {
+  if (conn.openResponse === undefined) {
+    conn.openResponse = response;
+    conn.openSpan = span;
     return;
   }
-  if (conn.queued === undefined) conn.queued = [response];
-  else conn.queued.push(response);
+  const entry: OpenResponse = { response, span };
+  if (conn.queued === undefined) conn.queued = [entry];
+  else conn.queued.push(entry);
 }
 
-function untrackOpen(conn: ConnState, response: ServerResponse): void {
-  if (conn.open === response) {
-    conn.open = undefined;
-    if (conn.queued !== undefined) conn.open = conn.queued.shift();
-    return;
+/** Forgets the response's open span and returns it (undefined when it has none). */
+function untrackOpen(conn: ConnState, response: ServerResponse): Span | undefined {
+  if (conn.openResponse === response) {
+    const span = conn.openSpan;
+    const next = conn.queued?.shift();
+    conn.openResponse = next?.response;
+    conn.openSpan = next?.span;
+    return span;
   }
   const queued = conn.queued;
-  if (queued === undefined) return;
-  const i = queued.indexOf(response);
-  if (i !== -1) queued.splice(i, 1);
+  if (queued === undefined) return undefined;
+  for (let i = 0; i < queued.length; i++) {
+    const entry = queued[i] as OpenResponse;
+    if (entry.response === response) {
+      queued.splice(i, 1);
+      return entry.span;
+    }
+  }
+  return undefined;
+}
+
+/** The open span of a response, found through its connection; undefined once it ended or when not traced. */
+function openSpanOf(response: ServerResponse): Span | undefined {
+  const socket = (response.req?.socket ?? response.socket) as (Socket & ConnHolder) | null | undefined;
+  const conn = socket?.[kConn];
+  if (conn === undefined) return undefined;
+  if (conn.openResponse === response) return conn.openSpan;
+  const queued = conn.queued;
+  if (queued !== undefined) for (const entry of queued) if (entry.response === response) return entry.span;
+  return undefined;
 }
 
 function onServerSocketClose(this: Socket & ConnHolder): void {
   const conn = this[kConn];
   if (conn === undefined) return;
-  const open = conn.open;
+  const response = conn.openResponse;
+  const span = conn.openSpan;
   const queued = conn.queued;
-  conn.open = undefined;
+  conn.openResponse = undefined;
+  conn.openSpan = undefined;
   conn.queued = undefined;
-  if (open !== undefined) closeServerResponse(open);
-  if (queued !== undefined) for (const r of queued) closeServerResponse(r);
+  if (response !== undefined && span !== undefined) closeServerResponse(response, span);
+  if (queued !== undefined) for (const entry of queued) closeServerResponse(entry.response, entry.span);
 }
 
-function closeServerResponse(response: ServerResponse): void {
+function closeServerResponse(response: ServerResponse, span: Span): void {
   try {
-    endServerSpan(response.req, response, !response.writableFinished);
+    endServerSpan(response.req, response, span, !response.writableFinished);
   } catch (err) {
     diag.error('traceloom http instrumentation: response close', err);
   }
@@ -311,6 +350,19 @@ function clientAddress(headers: IncomingHttpHeaders, socket: Socket, conn: ConnS
   return peer;
 }
 
+/** The context ignored requests run in (contexts are immutable, so one serves all). */
+const SUPPRESSED_ROOT = suppressTracing(ROOT_CONTEXT);
+
+/** A flat `[key, value, ...]` list as an `Attributes` object; absent values are left out. */
+function flatToAttributes(flat: readonly unknown[]): Attributes {
+  const attributes: Attributes = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const value = flat[i + 1];
+    if (value !== undefined && value !== null) attributes[flat[i] as string] = value as AttributeValue;
+  }
+  return attributes;
+}
+
 /** Server spans started and not yet ended, so that disable() can leave the finish channel on until they end. */
 let openServerSpans = 0;
 /** Whether the finish channel stays subscribed after disable() for spans still in flight. */
@@ -326,7 +378,7 @@ function onServerRequestStart(message: unknown): void {
     const path = q === -1 ? url : url.slice(0, q);
     if (cfg.ignoreIncoming !== undefined && matches(cfg.ignoreIncoming, path)) {
       // Also resets whatever context the connection's async resource still carries from its previous request.
-      enterContext(suppressTracing(ROOT_CONTEXT));
+      enterContext(SUPPRESSED_ROOT);
       return;
     }
     // request.headers, not a scan of rawHeaders: Node 20 builds the headers
@@ -335,39 +387,66 @@ function onServerRequestStart(message: unknown): void {
     const headers = request.headers;
     // ROOT, not context.active(): an incoming request starts new work, and the
     // active context here is whatever the connection's previous request left.
-    const parent = propagation.extract(ROOT_CONTEXT, headers);
+    // Extracted onto our LinkedContext root: the span's context below is then
+    // one small object instead of the API's Map copy and three closures.
+    const parent = propagation.extract(LinkedContext.ROOT, headers);
     const conn = connState(socket);
-    const attributes: Attributes = {};
-    const name = setMethod(attributes, request.method);
-    attributes['url.path'] = path;
-    if (q !== -1) attributes['url.query'] = url.slice(q + 1);
-    attributes['url.scheme'] = conn.scheme;
+    // Attributes as a flat [key, value, ...] list: startSpanFlat sets them
+    // without an intermediate object (undefined values are skipped).
+    const rawMethod = request.method ?? 'GET';
+    const known = knownMethod(rawMethod);
+    let serverAddress: string | undefined;
+    let serverPort: number | undefined;
     const host = headers.host;
     if (host !== undefined) {
       if (host !== conn.hostHeader) {
-        setServerAddress(attributes, host, conn.defaultPort);
         conn.hostHeader = host;
-        conn.hostAddress = attributes['server.address'] as string | undefined;
-        conn.hostPort = attributes['server.port'] as number | undefined;
-      } else if (conn.hostAddress !== undefined) {
-        attributes['server.address'] = conn.hostAddress;
-        attributes['server.port'] = conn.hostPort;
+        conn.hostAddress = host.length === 0 ? undefined : authorityHost(host);
+        conn.hostPort = host.length === 0 ? undefined : authorityPort(host, conn.defaultPort);
       }
-    } else if (socket.localAddress !== undefined) {
-      attributes['server.address'] = socket.localAddress;
-      if (socket.localPort !== undefined) attributes['server.port'] = socket.localPort;
+      serverAddress = conn.hostAddress;
+      serverPort = conn.hostPort;
+    } else {
+      serverAddress = socket.localAddress;
+      if (serverAddress !== undefined) serverPort = socket.localPort;
     }
-    attributes['network.protocol.version'] = request.httpVersion;
-    const client = clientAddress(headers, socket, conn);
-    if (client !== undefined) attributes['client.address'] = client;
-    const ua = headers['user-agent'];
-    if (ua !== undefined) attributes['user_agent.original'] = ua;
-    if (cfg.serverRequestHeaders !== undefined) captureNodeHeaders(attributes, cfg.serverRequestHeaders, headers);
+    // One array literal, in the order the attributes were always set; the
+    // tracer skips the pairs whose value is undefined.
+    const flat: unknown[] = [
+      'http.request.method',
+      known ?? '_OTHER',
+      'http.request.method_original',
+      known === rawMethod ? undefined : rawMethod,
+      'url.path',
+      path,
+      'url.query',
+      q === -1 ? undefined : url.slice(q + 1),
+      'url.scheme',
+      conn.scheme,
+      'server.address',
+      serverAddress,
+      'server.port',
+      serverPort,
+      'network.protocol.version',
+      request.httpVersion,
+      'client.address',
+      clientAddress(headers, socket, conn),
+      'user_agent.original',
+      headers['user-agent'],
+    ];
+    if (cfg.serverRequestHeaders !== undefined) {
+      const captured: Attributes = {};
+      captureNodeHeaders(captured, cfg.serverRequestHeaders, headers);
+      for (const key in captured) flat.push(key, captured[key]);
+    }
+    const name = known ?? 'HTTP';
 
-    const span = cfg.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
-    (response as ServerResponse & SpanHolder)[kSpan] = span;
+    const span =
+      cfg.ownTracer !== undefined
+        ? cfg.ownTracer.startSpanFlat(name, SpanKind.SERVER, flat, parent)
+        : cfg.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: flatToAttributes(flat) }, parent);
     openServerSpans++;
-    trackOpen(conn, response);
+    trackOpen(conn, response, span);
     // Node publishes http.server.request.start synchronously just before it
     // emits 'request', so entering the context here makes the user's handler
     // (and everything it schedules) run with the server span active.
@@ -380,11 +459,13 @@ function onServerRequestStart(message: unknown): void {
   }
 }
 
-function endServerSpan(request: IncomingMessage | undefined, response: ServerResponse, aborted: boolean): void {
-  const holder = response as ServerResponse & SpanHolder;
-  const span = holder[kSpan];
-  if (span === undefined || span === null) return;
-  holder[kSpan] = null;
+/** Ends a server span once: its response was already untracked from the connection. */
+function endServerSpan(
+  request: IncomingMessage | undefined,
+  response: ServerResponse,
+  span: Span,
+  aborted: boolean,
+): void {
   serverSpanEnded();
   const status = response.statusCode;
   if (span.isRecording()) {
@@ -395,7 +476,9 @@ function endServerSpan(request: IncomingMessage | undefined, response: ServerRes
       captureNodeHeaders(attrs, capture, response.getHeaders());
       span.setAttributes(attrs);
     }
-    if (request !== undefined) callResponseHook(span, { kind: 'server', request, response });
+    if (request !== undefined && active?.responseHook !== undefined) {
+      callResponseHook(span, { kind: 'server', request, response });
+    }
   }
   if (aborted) {
     span.setAttribute('error.type', 'aborted');
@@ -423,8 +506,8 @@ function onServerResponseFinish(message: unknown): void {
   try {
     const { request, response, socket } = message as ServerRequestStartMessage;
     const conn = (socket as (Socket & ConnHolder) | undefined)?.[kConn];
-    if (conn !== undefined) untrackOpen(conn, response);
-    endServerSpan(request, response, false);
+    const span = conn === undefined ? undefined : untrackOpen(conn, response);
+    if (span !== undefined) endServerSpan(request, response, span, false);
   } catch (err) {
     diag.error('traceloom http instrumentation: response finish', err);
   }
@@ -437,8 +520,8 @@ function onServerResponseFinish(message: unknown): void {
  * traced or whose span already ended.
  */
 export function setHttpRoute(response: ServerResponse, route: string): void {
-  const span = (response as ServerResponse & SpanHolder)[kSpan];
-  if (span === undefined || span === null || !span.isRecording()) return;
+  const span = openSpanOf(response);
+  if (span === undefined || !span.isRecording()) return;
   const attrs: Attributes = {};
   const method = setMethod(attrs, response.req?.method);
   span.setAttribute('http.route', route);
@@ -515,7 +598,7 @@ function onClientResponseFinish(message: unknown): void {
         captureNodeHeaders(attrs, capture, response.headers);
         span.setAttributes(attrs);
       }
-      callResponseHook(span, { kind: 'client', request, response });
+      if (active?.responseHook !== undefined) callResponseHook(span, { kind: 'client', request, response });
     }
     setClientStatus(span, status);
     // This channel fires on the response head; the span covers the body too.
@@ -609,7 +692,7 @@ function onUndiciHeaders(message: unknown): void {
         captureRawHeaders(attrs, capture, response.headers);
         span.setAttributes(attrs);
       }
-      callResponseHook(span, { kind: 'fetch', request, response });
+      if (active?.responseHook !== undefined) callResponseHook(span, { kind: 'fetch', request, response });
     }
     setClientStatus(span, status);
   } catch (err) {
@@ -729,8 +812,10 @@ const SUBSCRIPTIONS: readonly (readonly [string, (message: unknown) => void])[] 
 export function enableHttpInstrumentation(options: HttpInstrumentationOptions = {}): HttpInstrumentationHandle {
   activeHandle?.disable();
   const capture = options.captureHeaders ?? {};
+  const tracer = trace.getTracer(HTTP_INSTRUMENTATION_NAME, HTTP_INSTRUMENTATION_VERSION);
   const resolved: Resolved = {
-    tracer: trace.getTracer(HTTP_INSTRUMENTATION_NAME, HTTP_INSTRUMENTATION_VERSION),
+    tracer,
+    ownTracer: tracer instanceof SdkTracer ? tracer : undefined,
     ignoreIncoming: resolveMatcher(options.ignoreIncomingPaths, false),
     ignoreOutgoing: resolveMatcher(options.ignoreOutgoingUrls, true),
     requestHook: options.requestHook,

@@ -2,6 +2,7 @@ import {
   type Span as ApiSpan,
   type Tracer as ApiTracer,
   type Attributes,
+  type AttributeValue,
   type Context,
   context as contextApi,
   diag,
@@ -43,6 +44,16 @@ export interface TracerSharedState {
 
 const NO_ATTRIBUTES: Attributes = Object.freeze({}) as Attributes;
 const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
+
+/** A flat `[key, value, ...]` list as an `Attributes` object (for samplers); absent values are left out. */
+function flatToObject(flat: readonly unknown[]): Attributes {
+  const attributes: Attributes = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const value = flat[i + 1];
+    if (value !== undefined && value !== null) attributes[flat[i] as string] = value as AttributeValue;
+  }
+  return attributes;
+}
 /** Handed out where no span may be recorded at all (tracing suppressed, provider shut down). */
 const INVALID_SPAN: ApiSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
@@ -72,7 +83,41 @@ export class Tracer implements ApiTracer, SpanOwner {
   }
 
   startSpan(name: string, options?: SpanOptions, context?: Context): ApiSpan {
-    let ctx = context ?? contextApi.active();
+    return this.#start(
+      name,
+      options?.kind ?? SpanKind.INTERNAL,
+      options?.attributes,
+      undefined,
+      options?.links,
+      options?.startTime,
+      options?.root === true,
+      context ?? contextApi.active(),
+    );
+  }
+
+  /**
+   * `startSpan(name, { kind, attributes }, context)` for Traceloom's own
+   * instrumentations, with the attributes as a flat `[key, value, ...]` list
+   * instead of an object: each pair is set on the span in order before the
+   * processors see it, exactly as `startSpan` would set the object's, without
+   * building and walking an object per span. A sampler other than the default
+   * still receives them as an `Attributes` object. The list is not kept.
+   */
+  startSpanFlat(name: string, kind: SpanKind, flatAttributes: readonly unknown[], context: Context): ApiSpan {
+    return this.#start(name, kind, undefined, flatAttributes, undefined, undefined, false, context);
+  }
+
+  #start(
+    name: string,
+    apiKind: SpanKind,
+    attributes: Attributes | undefined,
+    flat: readonly unknown[] | undefined,
+    links: Link[] | undefined,
+    startTime: SpanOptions['startTime'],
+    root: boolean,
+    context: Context,
+  ): ApiSpan {
+    let ctx = context;
     const state = this.#state;
     if (state.shutDown || isTracingSuppressed(ctx)) return INVALID_SPAN;
     let parentTraceId: string | undefined;
@@ -80,7 +125,7 @@ export class Tracer implements ApiTracer, SpanOwner {
     let parentTraceState: TraceState | undefined;
     let parentFlags = 0;
     let remoteBit = 0;
-    if (options?.root === true) {
+    if (root) {
       ctx = trace.deleteSpan(ctx);
     } else {
       const parent = trace.getSpan(ctx);
@@ -102,9 +147,6 @@ export class Tracer implements ApiTracer, SpanOwner {
       }
     }
     const traceId = parentTraceId ?? this.#ids.generateTraceId();
-    const apiKind = options?.kind ?? SpanKind.INTERNAL;
-    const attributes = options?.attributes;
-    const links = options?.links;
     let decision: SamplingDecision;
     let traceState = parentTraceState;
     let samplerAttributes: Attributes | undefined;
@@ -120,7 +162,7 @@ export class Tracer implements ApiTracer, SpanOwner {
         traceId,
         name,
         apiKind,
-        attributes ?? NO_ATTRIBUTES,
+        attributes ?? (flat === undefined ? NO_ATTRIBUTES : flatToObject(flat)),
         links ?? NO_LINKS,
       );
       decision = result.decision;
@@ -130,7 +172,6 @@ export class Tracer implements ApiTracer, SpanOwner {
     if (decision !== SamplingDecision.RECORD && decision !== SamplingDecision.RECORD_AND_SAMPLED) {
       return new NonRecordingSpan(this, traceId, traceState);
     }
-    const startTime = options?.startTime;
     const span = new RecordingSpan(
       this,
       typeof name === 'string' ? name : String(name),
@@ -143,6 +184,13 @@ export class Tracer implements ApiTracer, SpanOwner {
       (startTime === undefined ? undefined : timeInputToUnixNano(startTime)) ?? nowUnixNano(),
     );
     if (attributes !== undefined) span.setAttributes(attributes);
+    if (flat !== undefined) {
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const value = flat[i + 1];
+        // As setAttributes does for an object's members: an absent value sets nothing.
+        if (value !== undefined && value !== null) span.setAttribute(flat[i] as string, value as AttributeValue);
+      }
+    }
     if (samplerAttributes !== undefined) span.setAttributes(samplerAttributes);
     if (links !== undefined) span.addLinks(links);
     const processors = state.processors;
