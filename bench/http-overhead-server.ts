@@ -7,7 +7,11 @@
  *   with an exporter that does nothing, and `enableHttpInstrumentation()`;
  * - `official`: `NodeTracerProvider` of `@opentelemetry/sdk-trace-node`
  *   registered with its `BatchSpanProcessor` and an exporter that does
- *   nothing, plus `HttpInstrumentation` of `@opentelemetry/instrumentation-http`.
+ *   nothing, plus `HttpInstrumentation` of `@opentelemetry/instrumentation-http`;
+ * - `als`: no tracer, only what every AsyncLocalStorage-based one does: a
+ *   `http.server.request.start` subscriber that enters a store for the
+ *   request (Node 20 then runs an async hook for every async resource the
+ *   process creates). The floor of any tracer that keeps context this way.
  *
  * Tracing is set up before `node:http` is loaded (dynamic imports below), as
  * the official instrumentation needs. Prints `READY <port>` when listening; on
@@ -61,8 +65,14 @@ if (mode === 'traceloom') {
   // builtin is one object, so the ESM import below sees the patched module.
   createRequire(import.meta.url)('node:http');
   flush = () => provider.forceFlush();
+} else if (mode === 'als') {
+  const diagnosticsChannel = (await import('node:diagnostics_channel')).default;
+  const { AsyncLocalStorage } = await import('node:async_hooks');
+  const storage = new AsyncLocalStorage<{ request: number }>();
+  let n = 0;
+  diagnosticsChannel.subscribe('http.server.request.start', () => storage.enterWith({ request: ++n }));
 } else if (mode !== 'none') {
-  console.error('usage: http-overhead-server.ts none|traceloom|official');
+  console.error('usage: http-overhead-server.ts none|traceloom|official|als');
   process.exit(2);
 }
 
