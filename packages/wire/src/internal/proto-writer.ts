@@ -12,6 +12,21 @@ import { utf8Length, writeUtf8 } from './utf8.ts';
  */
 const EMPTY = new Uint8Array(0);
 
+/** Node's `Buffer`, where there is one (the package also runs in browsers). */
+const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer;
+
+/**
+ * `n` bytes whose contents are undefined: with Node's `Buffer.allocUnsafeSlow`
+ * (a plain `Uint8Array` over its own memory), as zeroing a message buffer of
+ * a few hundred KiB costs about as much as writing a tenth of the message;
+ * elsewhere a zeroed array.
+ */
+function uninitializedBytes(n: number): Uint8Array {
+  if (NodeBuffer === undefined) return new Uint8Array(n);
+  const b = NodeBuffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
 export class ProtoWriter {
   buf: Uint8Array;
   view: DataView;
@@ -232,11 +247,13 @@ export class ProtoWriter {
 
   /**
    * Starts over on a new buffer of `capacity` bytes, for a message that
-   * {@link take} hands over without copying.
+   * {@link take} hands over without copying. The buffer is not zeroed: only
+   * bytes written are read, and {@link take} zeroes the rest.
    */
   restart(capacity: number): void {
-    this.buf = new Uint8Array(capacity);
-    this.view = new DataView(this.buf.buffer);
+    const buf = uninitializedBytes(capacity);
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = 0;
   }
 
@@ -248,7 +265,12 @@ export class ProtoWriter {
    */
   take(minFill: number): Uint8Array {
     const buf = this.buf;
-    const out = this.pos >= buf.length * minFill ? buf.subarray(0, this.pos) : buf.slice(0, this.pos);
+    let out: Uint8Array;
+    if (this.pos >= buf.length * minFill) {
+      // The bytes past the message stay reachable through `out.buffer`: no stale memory there.
+      buf.fill(0, this.pos);
+      out = buf.subarray(0, this.pos);
+    } else out = buf.slice(0, this.pos);
     this.buf = EMPTY;
     this.view = new DataView(EMPTY.buffer);
     this.pos = 0;

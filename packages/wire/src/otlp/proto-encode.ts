@@ -71,19 +71,23 @@ const values = new EncodedStrings(T1_LEN, 1024 * 1024, 8192, 1000, 1024);
 /**
  * Whole attributes with a string, small int or bool value (`KeyValue`
  * bodies, from the length on), for (key, value) pairs that repeat: a hit is
- * one comparison and one copy, where writing the pair from its key and value
- * is two lookups, two copies and the lengths. Found through {@link pairValue}
- * and its companions, a direct-mapped memo by key slot and value. Only bodies
- * under 128 bytes are kept, so that every length byte is below 0x80, and
- * ints below {@link SMALL_PAIR_INT}, so that the copy as float64s keeps every
- * bit (see {@link EncodedStrings}); doubles never, as their bytes can be a NaN.
+ * one hash of the key and value, two comparisons and one copy, without even
+ * looking the key up, where writing the pair from its key and value is two
+ * lookups, two copies and the lengths. Found through {@link pairKey} and its
+ * companions, a direct-mapped memo by key and value. Only bodies under 128
+ * bytes are kept, so that every length byte is below 0x80, and ints below
+ * {@link SMALL_PAIR_INT}, so that the copy as float64s keeps every bit (see
+ * {@link EncodedStrings}); doubles never, as their bytes can be a NaN.
  */
 const pairs = new EncodedStrings(0, 1024 * 1024, 16384, 0, 1);
 const PAIR_SLOTS = 4096;
-const pairValue = new Array<string>(PAIR_SLOTS).fill('');
+const pairKey = new Array<string>(PAIR_SLOTS).fill('');
+/** The string value of a pair, `null` for a pair with an int or bool value. */
+const pairValue = new Array<string | null>(PAIR_SLOTS).fill(null);
+/** The slot of the pair's key in {@link keys}. */
 const pairKeySlot = new Int32Array(PAIR_SLOTS);
-/** For a pair with an int or bool value: the int, or {@link BOOL_TRUE} / {@link BOOL_FALSE}. */
-const pairNumber = new Int32Array(PAIR_SLOTS);
+/** For a pair with an int or bool value: the int, or {@link BOOL_TRUE} / {@link BOOL_FALSE}; -1 for a string value. */
+const pairNumber = new Int32Array(PAIR_SLOTS).fill(-1);
 /**
  * Ints below this go into pairs: a varint of two bytes whose second is under
  * 0x7f, so that no byte pair of it reads as a NaN's top bytes.
@@ -113,33 +117,28 @@ const EVENT_NAME_SLOT = KEY_SLOTS + 1;
 const PROBE_USES = 32;
 /** Uses written directly, after a probe that missed, before the next probe. */
 const SKIP_USES = 2048;
+/** Misses counted since the last decision (hits are in {@link probeHits}). */
 const probeUses = new Int32Array(KEY_SLOTS + 2);
 const probeHits = new Int32Array(KEY_SLOTS + 2);
 const skipUses = new Int32Array(KEY_SLOTS + 2);
-/** The same statistics for the attributes of a key in {@link pairs}. */
-const pairProbeUses = new Int32Array(KEY_SLOTS);
+/**
+ * Nearly the same statistics for the attributes of a key in {@link pairs}:
+ * hits are counted as they come (one increment, in a memo hit that never
+ * looks the key up), misses with the decision, taken on the miss that
+ * completes {@link PROBE_USES} uses. A skipped key still hits what the memo
+ * holds; only its new pairs are not kept. (Hits that wrap around after 2^31
+ * only make the key skip once.)
+ */
+const pairProbeMisses = new Int32Array(KEY_SLOTS);
 const pairProbeHits = new Int32Array(KEY_SLOTS);
 const pairSkipUses = new Int32Array(KEY_SLOTS);
 
 /**
- * Counts a use of a cache under the statistics of `slot` in `uses`, `hits`
- * and `skip`; after {@link PROBE_USES} uses, a hit rate under one half turns
- * the cache off for the slot for {@link SKIP_USES} uses.
+ * The entry of value `s` in {@link values} under the statistics of `slot`,
+ * or -1 to write it directly. Hits are counted as they come; a miss that
+ * completes {@link PROBE_USES} uses decides, and a hit rate under one half
+ * turns the cache off for the slot for {@link SKIP_USES} uses.
  */
-function countUse(uses: Int32Array, hits: Int32Array, skip: Int32Array, slot: number, hit: boolean): void {
-  const u = (uses[slot] as number) + 1;
-  const h = (hits[slot] as number) + (hit ? 1 : 0);
-  if (u >= PROBE_USES) {
-    if (h * 2 < u) skip[slot] = SKIP_USES;
-    uses[slot] = 0;
-    hits[slot] = 0;
-  } else {
-    uses[slot] = u;
-    hits[slot] = h;
-  }
-}
-
-/** The entry of value `s` in {@link values} under the statistics of `slot`, or -1 to write it directly. */
 function valueEntry(slot: number, s: string): number {
   const skip = skipUses[slot] as number;
   if (skip > 0) {
@@ -147,8 +146,18 @@ function valueEntry(slot: number, s: string): number {
     return -1;
   }
   const entry = values.get(s);
-  countUse(probeUses, probeHits, skipUses, slot, entry >= 0);
-  return entry >= 0 ? entry : values.add(s);
+  const hits = probeHits[slot] as number;
+  if (entry >= 0) {
+    probeHits[slot] = hits + 1;
+    return entry;
+  }
+  const misses = (probeUses[slot] as number) + 1;
+  if (misses + hits >= PROBE_USES) {
+    if (hits * 2 < misses + hits) skipUses[slot] = SKIP_USES;
+    probeUses[slot] = 0;
+    probeHits[slot] = 0;
+  } else probeUses[slot] = misses;
+  return values.add(s);
 }
 
 /** The entry of attribute key `key` in {@link keys}, added if new; -1 for a key too long to keep. */
@@ -162,7 +171,7 @@ function keyEntry(key: string): number {
     probeUses[slot] = 0;
     probeHits[slot] = 0;
     skipUses[slot] = 0;
-    pairProbeUses[slot] = 0;
+    pairProbeMisses[slot] = 0;
     pairProbeHits[slot] = 0;
     pairSkipUses[slot] = 0;
     if (keys.generation !== pairKeysGeneration) {
@@ -458,7 +467,7 @@ function writeKeyValues(w: ProtoWriter, field: number, kvs: readonly KeyValue[])
   const tag = (field << 3) | LEN;
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
-    if (!writeAttribute(w, tag, kv.key, kv.value, false)) {
+    if (writeAttribute(w, tag, kv.key, kv.value, false, 0) !== WROTE) {
       const m = w.fork(field);
       writeKeyValueBody(w, kv.key, kv.value);
       w.join(m);
@@ -490,22 +499,17 @@ function writeFlatKeyValues(w: ProtoWriter, field: number, flat: readonly unknow
   const generation = keys.generation;
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const key = flat[i];
-    const ke = typeof key === 'string' && key.length !== 0 ? keyEntry(key) : -1;
-    if (ke < 0) {
-      // No slot to mark: resolve the list by comparing keys instead.
-      w.pos = start;
-      writeDistinctFlatKeyValues(w, field, resolveRepeatedKeys(flat));
-      return;
-    }
-    const slot = entrySlot(ke);
-    if (listOfKey[slot] === list) {
-      w.pos = start;
-      writeDistinctFlatKeyValues(w, field, resolveRepeatedKeys(flat));
-      return;
-    }
-    listOfKey[slot] = list;
     const raw = flat[i + 1];
-    if (!writeKeyedAttribute(w, tag, ke, raw, true)) writeFlatKeyValue(w, field, key as string, raw);
+    const r = typeof key === 'string' ? writeAttribute(w, tag, key, raw, true, list) : NO_SLOT;
+    if (r === WROTE) continue;
+    if (r === GENERIC) {
+      writeFlatKeyValue(w, field, key as string, raw);
+      continue;
+    }
+    // A repeated key, or one without a slot to mark: resolve the list by comparing keys instead.
+    w.pos = start;
+    writeDistinctFlatKeyValues(w, field, resolveRepeatedKeys(flat));
+    return;
   }
   if (keys.generation !== generation) {
     // The key table was emptied on the way, and with it the marks of the keys before.
@@ -520,7 +524,7 @@ function writeDistinctFlatKeyValues(w: ProtoWriter, field: number, flat: readonl
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const key = flat[i] as string;
     const raw = flat[i + 1];
-    if (!writeAttribute(w, tag, key, raw, true)) writeFlatKeyValue(w, field, key, raw);
+    if (writeAttribute(w, tag, key, raw, true, 0) !== WROTE) writeFlatKeyValue(w, field, key, raw);
   }
 }
 
@@ -556,35 +560,45 @@ function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
+/** {@link writeAttribute} wrote the attribute. */
+const WROTE = 1;
+/** {@link writeAttribute} wrote nothing: the attribute takes the generic path. */
+const GENERIC = 0;
+/** {@link writeAttribute} wrote nothing: the key is repeated in the list (a flat list's number was given). */
+const REPEATED = -1;
+/** {@link writeAttribute} wrote nothing: the key has no slot to mark (empty or too long), so repeats cannot be told. */
+const NO_SLOT = -2;
+
 /**
  * The usual attribute in one go: a key (from {@link keys}) and a string, an
  * int below 2^31, a bool or a double, the whole under 16 KiB, so that every
- * length is known before writing and takes one or two bytes. The generic path
- * (fork/join per message, a call per field) costs about twice as much. A
- * plain `number` is an integer to write as an int64 when `plainNumbers` says
- * numbers are plain and it is one, a double otherwise (a model list holds
- * int64s as `bigint`). `tag` is the one-byte tag of the `KeyValue` field.
- * Returns false, having written nothing, for anything else.
+ * length is known before writing and takes one or two bytes; pairs that
+ * repeat come whole from {@link pairs}. The generic path (fork/join per
+ * message, a call per field) costs about twice as much. A plain `number` is
+ * an integer to write as an int64 when `plainNumbers` says numbers are plain
+ * and it is one, a double otherwise (a model list holds int64s as `bigint`).
+ * `tag` is the one-byte tag of the `KeyValue` field. `list`, when not 0, is
+ * the number of the flat list being written (see {@link listOfKey}): a key
+ * already marked with it is {@link REPEATED}, and is marked before anything
+ * is written. Returns {@link WROTE}, or another code having written nothing.
  */
-function writeAttribute(w: ProtoWriter, tag: number, key: string, value: unknown, plainNumbers: boolean): boolean {
-  if (key.length === 0) return false;
-  const ke = keyEntry(key);
-  return ke >= 0 && writeKeyedAttribute(w, tag, ke, value, plainNumbers);
-}
-
-/** {@link writeAttribute} once the key's entry `ke` in {@link keys} is known. */
-function writeKeyedAttribute(w: ProtoWriter, tag: number, ke: number, value: unknown, plainNumbers: boolean): boolean {
-  const slot = entrySlot(ke);
+function writeAttribute(
+  w: ProtoWriter,
+  tag: number,
+  key: string,
+  value: unknown,
+  plainNumbers: boolean,
+  list: number,
+): number {
+  const kn = key.length;
+  if (kn === 0) return list === 0 ? GENERIC : NO_SLOT;
   // The pair's place in the memo, and for a small int or a bool its number (-1 when not one).
-  let h: number;
+  let h = Math.imul(kn, 0x9e3779b1) ^ (key.charCodeAt(kn - 1) << 9) ^ (key.charCodeAt(kn >>> 1) << 2);
   let num = -1;
+  let cacheable = true;
   if (typeof value === 'string') {
     const n = value.length;
-    h =
-      Math.imul(slot, 0x9e3779b1) ^
-      Math.imul(n, 0x85ebca6b) ^
-      (value.charCodeAt(n - 1) << 7) ^
-      (value.charCodeAt(n >>> 1) | 0);
+    h ^= Math.imul(n, 0x85ebca6b) ^ (value.charCodeAt(n - 1) << 7) ^ (value.charCodeAt(n >>> 1) | 0);
   } else {
     // Ints under SMALL_PAIR_INT (their varint bytes cannot spell a NaN, see pairs) and bools.
     if (typeof value === 'bigint') {
@@ -594,47 +608,71 @@ function writeKeyedAttribute(w: ProtoWriter, tag: number, ke: number, value: unk
       if (plainNumbers && value >= 0 && value < SMALL_PAIR_INT && Number.isInteger(value))
         num = value === 0 ? 0 : value;
     } else if (typeof value === 'boolean') num = value ? BOOL_TRUE : BOOL_FALSE;
-    if (num < 0) return writeAttributeParts(w, tag, ke, value, plainNumbers);
-    h = Math.imul(slot, 0x9e3779b1) ^ Math.imul(num + 1, 0x85ebca6b);
+    cacheable = num >= 0;
+    h ^= Math.imul(num + 1, 0x85ebca6b);
   }
   h = (h ^ (h >>> 16)) & (PAIR_SLOTS - 1);
-  const skip = pairSkipUses[slot] as number;
-  if (skip === 0) {
+  if (cacheable) {
     const e = pairEntry[h] as number;
-    if (e >= 0 && pairKeySlot[h] === slot && (num < 0 ? pairValue[h] === value : pairNumber[h] === num)) {
-      countUse(pairProbeUses, pairProbeHits, pairSkipUses, slot, true);
+    if (e >= 0 && pairKey[h] === key && (num < 0 ? pairValue[h] === value : pairNumber[h] === num)) {
+      const slot = pairKeySlot[h] as number;
+      if (list !== 0) {
+        if (listOfKey[slot] === list) return REPEATED;
+        listOfKey[slot] = list;
+      }
+      pairProbeHits[slot] = (pairProbeHits[slot] as number) + 1;
       w.ensure(1 + (e & ENCODED_LENGTH_MASK) + COPY_SPILL);
       const p = w.pos;
       w.buf[p] = tag;
       w.pos = pairs.copy(e, w.view, p + 1);
-      return true;
-    }
-  } else pairSkipUses[slot] = skip - 1;
-  const start = w.pos;
-  if (!writeAttributeParts(w, tag, ke, value, plainNumbers)) return false;
-  if (skip === 0) {
-    countUse(pairProbeUses, pairProbeHits, pairSkipUses, slot, false);
-    const buf = w.buf;
-    // [tag, body length, body]: kept when the length takes one byte.
-    if ((buf[start + 1] as number) < 0x80) {
-      const e = pairs.addBytes(buf, start + 1, w.pos);
-      if (pairs.generation !== pairsGeneration) {
-        pairEntry.fill(-1);
-        pairsGeneration = pairs.generation;
-      }
-      pairEntry[h] = e;
-      pairKeySlot[h] = slot;
-      if (num < 0) pairValue[h] = value as string;
-      else {
-        pairValue[h] = '';
-        pairNumber[h] = num;
-      }
+      return WROTE;
     }
   }
-  return true;
+  const ke = keyEntry(key);
+  if (ke < 0) return list === 0 ? GENERIC : NO_SLOT;
+  const slot = entrySlot(ke);
+  if (list !== 0) {
+    if (listOfKey[slot] === list) return REPEATED;
+    listOfKey[slot] = list;
+  }
+  const start = w.pos;
+  if (!writeAttributeParts(w, tag, ke, value, plainNumbers)) return GENERIC;
+  if (!cacheable) return WROTE;
+  const skip = pairSkipUses[slot] as number;
+  if (skip > 0) {
+    pairSkipUses[slot] = skip - 1;
+    return WROTE;
+  }
+  const misses = (pairProbeMisses[slot] as number) + 1;
+  const hits = pairProbeHits[slot] as number;
+  if (misses + hits >= PROBE_USES) {
+    if (hits * 2 < misses + hits) pairSkipUses[slot] = SKIP_USES;
+    pairProbeMisses[slot] = 0;
+    pairProbeHits[slot] = 0;
+  } else pairProbeMisses[slot] = misses;
+  const buf = w.buf;
+  // [tag, body length, body]: kept when the length takes one byte.
+  if ((buf[start + 1] as number) < 0x80) {
+    const e = pairs.addBytes(buf, start + 1, w.pos);
+    if (pairs.generation !== pairsGeneration) {
+      pairEntry.fill(-1);
+      pairsGeneration = pairs.generation;
+    }
+    pairEntry[h] = e;
+    pairKey[h] = key;
+    pairKeySlot[h] = slot;
+    if (num < 0) {
+      pairValue[h] = value as string;
+      pairNumber[h] = -1;
+    } else {
+      pairValue[h] = null;
+      pairNumber[h] = num;
+    }
+  }
+  return WROTE;
 }
 
-/** {@link writeKeyedAttribute} from the key's entry and the value's (or the value itself). */
+/** The attribute of {@link writeAttribute} from the key's entry and the value's (or the value itself). */
 function writeAttributeParts(w: ProtoWriter, tag: number, ke: number, value: unknown, plainNumbers: boolean): boolean {
   // Bytes of the AnyValue member (tag + payload), the value's entry or the int when it is one.
   // (`typeof x === '...'` tests compile to type checks; a switch on `typeof` calls a builtin.)
