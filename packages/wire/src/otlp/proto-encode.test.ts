@@ -138,6 +138,29 @@ describe('OTLP protobuf encode: string caches', () => {
     }
   });
 
+  it('never takes a cached string attribute for a number of the same key, or the reverse', () => {
+    // Thousands of values of one key, as strings, ints and empty strings in turn, repeated so
+    // that the cache of whole attributes fills up and its hash slots are shared across types.
+    const values: AnyValue[] = [];
+    for (let i = 0; i < 3000; i++) values.push(String(i), BigInt(i), i % 7 === 0 ? '' : i + 0.5, i % 2 === 0);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < values.length; i += 64) {
+        const chunk = values.slice(i, i + 64);
+        const typed = chunk.map((value) => baseSpan({ attributes: [{ key: 'k', value }] }));
+        const flat = chunk.map((value) => {
+          const raw = typeof value === 'bigint' ? Number(value) : value;
+          return { ...baseSpan(), flatAttributes: ['k', raw] } as Span & FlatAttributes;
+        });
+        const gotTyped = decodeOtlpTraces(encodeOtlpTraces(typed));
+        const gotFlat = decodeOtlpTraces(encodeOtlpTraces(flat));
+        for (let j = 0; j < chunk.length; j++) {
+          assert.deepEqual(gotTyped[j]?.attributes, [{ key: 'k', value: chunk[j] }], `typed value ${String(chunk[j])}`);
+          assert.deepEqual(gotFlat[j]?.attributes, [{ key: 'k', value: chunk[j] }], `flat value ${String(chunk[j])}`);
+        }
+      }
+    }
+  });
+
   it('hands back buffers that later calls do not change', () => {
     const [a, b] = sampleSpans();
     assert.ok(a && b);
