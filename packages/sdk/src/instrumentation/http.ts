@@ -2,10 +2,11 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { Attributes, AttributeValue, Exception, Span, TextMapSetter, Tracer } from '@opentelemetry/api';
+import type { Attributes, Exception, Span, TextMapSetter, Tracer } from '@opentelemetry/api';
 import { context, diag, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { LinkedContext } from '../context/linked-context.ts';
 import { isTracingSuppressed, suppressTracing } from '../context/suppress.ts';
+import { flatToAttributes } from '../trace/attributes.ts';
 import { Tracer as SdkTracer } from '../trace/tracer.ts';
 import { enterContext } from './enter-context.ts';
 import type { HeaderCapture } from './http-semconv.ts';
@@ -352,16 +353,6 @@ function clientAddress(headers: IncomingHttpHeaders, socket: Socket, conn: ConnS
 
 /** The context ignored requests run in (contexts are immutable, so one serves all). */
 const SUPPRESSED_ROOT = suppressTracing(ROOT_CONTEXT);
-
-/** A flat `[key, value, ...]` list as an `Attributes` object; absent values are left out. */
-function flatToAttributes(flat: readonly unknown[]): Attributes {
-  const attributes: Attributes = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const value = flat[i + 1];
-    if (value !== undefined && value !== null) attributes[flat[i] as string] = value as AttributeValue;
-  }
-  return attributes;
-}
 
 /** Server spans started and not yet ended, so that disable() can leave the finish channel on until they end. */
 let openServerSpans = 0;

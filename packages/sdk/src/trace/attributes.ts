@@ -151,3 +151,17 @@ export function flatToKeyValues(flat: readonly unknown[]): KeyValue[] {
   }
   return out;
 }
+
+/**
+ * A flat `[key, value, ...]` list (as Traceloom's instrumentations hand it to
+ * `Tracer.startSpanFlat`) as an OpenTelemetry `Attributes` object, for a
+ * sampler or another provider's tracer; absent values are left out.
+ */
+export function flatToAttributes(flat: readonly unknown[]): Attributes {
+  const attributes: Attributes = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const value = flat[i + 1];
+    if (value !== undefined && value !== null) attributes[flat[i] as string] = value as AttributeValue;
+  }
+  return attributes;
+}

@@ -20,6 +20,7 @@ import type { InstrumentationScope, Resource } from '@traceloom/model';
 import { isTracingSuppressed } from '../context/suppress.ts';
 import type { Sampler } from '../sampling/types.ts';
 import { SamplingDecision } from '../sampling/types.ts';
+import { flatToAttributes } from './attributes.ts';
 import { nowUnixNano, timeInputToUnixNano } from './clock.ts';
 import type { IdGenerator } from './id-generator.ts';
 import { FLAG_HAS_IS_REMOTE, FLAG_IS_REMOTE, NonRecordingSpan, RecordingSpan, type SpanOwner } from './span.ts';
@@ -45,15 +46,6 @@ export interface TracerSharedState {
 const NO_ATTRIBUTES: Attributes = Object.freeze({}) as Attributes;
 const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
 
-/** A flat `[key, value, ...]` list as an `Attributes` object (for samplers); absent values are left out. */
-function flatToObject(flat: readonly unknown[]): Attributes {
-  const attributes: Attributes = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const value = flat[i + 1];
-    if (value !== undefined && value !== null) attributes[flat[i] as string] = value as AttributeValue;
-  }
-  return attributes;
-}
 /** Handed out where no span may be recorded at all (tracing suppressed, provider shut down). */
 const INVALID_SPAN: ApiSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
@@ -162,7 +154,7 @@ export class Tracer implements ApiTracer, SpanOwner {
         traceId,
         name,
         apiKind,
-        attributes ?? (flat === undefined ? NO_ATTRIBUTES : flatToObject(flat)),
+        attributes ?? (flat === undefined ? NO_ATTRIBUTES : flatToAttributes(flat)),
         links ?? NO_LINKS,
       );
       decision = result.decision;
