@@ -8,7 +8,8 @@
 
 import { sameBytes } from './decode-compare.ts';
 
-const decoder = new TextDecoder('utf-8');
+// ignoreBOM: a U+FEFF at the start of a string is part of it (the default would drop it).
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /**

@@ -64,6 +64,22 @@ describe('OTLP protobuf round trip', () => {
     assert.deepEqual(decodeOtlpTraces(new Uint8Array(0)), []);
   });
 
+  it('keeps a leading U+FEFF in keys, values and names (a byte order mark is content here)', () => {
+    const span = baseSpan({
+      name: '\uFEFFname',
+      attributes: [
+        { key: '\uFEFF', value: '' },
+        { key: 'k', value: '\uFEFF' },
+        { key: '\uFEFFlong', value: `\uFEFF${'x'.repeat(300)}` },
+      ],
+    });
+    for (let round = 0; round < 3; round++) {
+      const [got] = decodeOtlpTraces(encodeOtlpTraces([span]));
+      assert.equal(got?.name, span.name);
+      assert.deepEqual(got?.attributes, span.attributes);
+    }
+  });
+
   it('round-trips random spans', () => {
     fc.assert(
       fc.property(arbSpans, (spans) => {
