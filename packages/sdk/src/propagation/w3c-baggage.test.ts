@@ -94,6 +94,11 @@ describe('W3C baggage parsing and limits', () => {
     assert.equal(extract(ours, {}), ROOT_CONTEXT);
   });
 
+  it('keeps a leading U+FEFF, as decodeURIComponent (the official propagator) does', () => {
+    assert.equal(percentDecode('%EF%BB%BFx'), '\uFEFFx');
+    assert.equal(percentDecode('%EF%BB%BFx'), decodeURIComponent('%EF%BB%BFx'));
+  });
+
   it('replaces invalid UTF-8 with U+FFFD and keeps a stray %', () => {
     assert.equal(percentDecode('%FFa'), '\ufffda');
     assert.equal(percentDecode('50%'), '50%');

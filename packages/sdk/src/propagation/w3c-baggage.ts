@@ -23,7 +23,8 @@ export const BAGGAGE_MAX_MEMBER_BYTES = 4096;
 export const BAGGAGE_MAX_TOTAL_BYTES = 8192;
 
 const FIELDS: readonly string[] = [BAGGAGE_HEADER];
-const UTF8 = new TextDecoder('utf-8', { fatal: false });
+// ignoreBOM: a value may start with U+FEFF (%EF%BB%BF); the default would drop it.
+const UTF8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const UTF8_ENC = new TextEncoder();
 
 // A raw key is a token (RFC 7230 tchar); '(' and ')' are let through too because
