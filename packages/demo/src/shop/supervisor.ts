@@ -5,6 +5,7 @@
  * embedded queue, applies `/admin/faults`, drives shoppers, and stops it all.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { DemoError, DemoErrorCode } from '../errors.ts';
@@ -56,15 +57,47 @@ export interface RunningDemo {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether `port` can be listened on at 127.0.0.1 right now (it is left free again). */
+function canListen(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+    s.once('error', () => resolve(undefined));
+    s.listen(port, '127.0.0.1', () => {
+      const bound = (s.address() as { port: number }).port;
+      s.close(() => resolve(bound));
     });
   });
+}
+
+/** The kernel's range for outgoing connections' local ports (Linux), or the IANA one elsewhere. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/).map(Number);
+    if (lo !== undefined && hi !== undefined && lo > 1024 && hi >= lo) return [lo, hi];
+  } catch {
+    // Not Linux.
+  }
+  return [49152, 65535];
+}
+
+/**
+ * A port for a service to listen on. The port is only reserved until the
+ * service binds it, so it is taken below the kernel's ephemeral range: there
+ * no outgoing connection (the services' own database, broker and export
+ * connections among them) can be given it in the meantime. Falls back to a
+ * kernel-chosen port when nothing below the range is free.
+ */
+async function freePort(): Promise<number> {
+  const [ephemeralLow] = ephemeralRange();
+  const low = Math.max(10_000, ephemeralLow - 12_000);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const candidate = low + Math.floor(Math.random() * (ephemeralLow - low));
+    const port = await canListen(candidate);
+    if (port !== undefined) return port;
+  }
+  const port = await canListen(0);
+  if (port === undefined) throw new Error('no free port on 127.0.0.1');
+  return port;
 }
 
 function exited(child: ChildProcess): Promise<void> {
