@@ -21,19 +21,10 @@ const KNOWN_METHODS: ReadonlySet<string> = new Set([
 /** Writes `http.request.method` (and `_original` when unknown) and returns the span name. */
 export function setMethod(attributes: Attributes, method: string | undefined): string {
   const m = method ?? 'GET';
-  if (KNOWN_METHODS.has(m)) {
-    attributes['http.request.method'] = m;
-    return m;
-  }
-  const upper = m.toUpperCase();
-  if (KNOWN_METHODS.has(upper)) {
-    attributes['http.request.method'] = upper;
-    attributes['http.request.method_original'] = m;
-    return upper;
-  }
-  attributes['http.request.method'] = '_OTHER';
-  attributes['http.request.method_original'] = m;
-  return 'HTTP';
+  const known = knownMethod(m);
+  attributes['http.request.method'] = known ?? '_OTHER';
+  if (known !== m) attributes['http.request.method_original'] = m;
+  return known ?? 'HTTP';
 }
 
 /**

@@ -513,10 +513,8 @@ function onServerResponseFinish(message: unknown): void {
 export function setHttpRoute(response: ServerResponse, route: string): void {
   const span = openSpanOf(response);
   if (span === undefined || !span.isRecording()) return;
-  const attrs: Attributes = {};
-  const method = setMethod(attrs, response.req?.method);
   span.setAttribute('http.route', route);
-  span.updateName(method === 'HTTP' ? `HTTP ${route}` : `${method} ${route}`);
+  span.updateName(`${knownMethod(response.req?.method ?? 'GET') ?? 'HTTP'} ${route}`);
 }
 
 // ------------------------------------------------------------ node client

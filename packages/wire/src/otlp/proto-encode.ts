@@ -118,7 +118,7 @@ const PROBE_USES = 32;
 /** Uses written directly, after a probe that missed, before the next probe. */
 const SKIP_USES = 2048;
 /** Misses counted since the last decision (hits are in {@link probeHits}). */
-const probeUses = new Int32Array(KEY_SLOTS + 2);
+const probeMisses = new Int32Array(KEY_SLOTS + 2);
 const probeHits = new Int32Array(KEY_SLOTS + 2);
 const skipUses = new Int32Array(KEY_SLOTS + 2);
 /**
@@ -134,10 +134,24 @@ const pairProbeHits = new Int32Array(KEY_SLOTS);
 const pairSkipUses = new Int32Array(KEY_SLOTS);
 
 /**
+ * Counts a miss of a cache under the statistics of `slot` (hits are counted
+ * where they happen, by one increment): the miss that completes
+ * {@link PROBE_USES} uses decides, and a hit rate under one half turns the
+ * cache off for the slot for {@link SKIP_USES} uses.
+ */
+function countMiss(misses: Int32Array, hits: Int32Array, skip: Int32Array, slot: number): void {
+  const m = (misses[slot] as number) + 1;
+  const h = hits[slot] as number;
+  if (m + h >= PROBE_USES) {
+    if (h * 2 < m + h) skip[slot] = SKIP_USES;
+    misses[slot] = 0;
+    hits[slot] = 0;
+  } else misses[slot] = m;
+}
+
+/**
  * The entry of value `s` in {@link values} under the statistics of `slot`,
- * or -1 to write it directly. Hits are counted as they come; a miss that
- * completes {@link PROBE_USES} uses decides, and a hit rate under one half
- * turns the cache off for the slot for {@link SKIP_USES} uses.
+ * or -1 to write it directly (see {@link countMiss}).
  */
 function valueEntry(slot: number, s: string): number {
   const skip = skipUses[slot] as number;
@@ -146,17 +160,11 @@ function valueEntry(slot: number, s: string): number {
     return -1;
   }
   const entry = values.get(s);
-  const hits = probeHits[slot] as number;
   if (entry >= 0) {
-    probeHits[slot] = hits + 1;
+    probeHits[slot] = (probeHits[slot] as number) + 1;
     return entry;
   }
-  const misses = (probeUses[slot] as number) + 1;
-  if (misses + hits >= PROBE_USES) {
-    if (hits * 2 < misses + hits) skipUses[slot] = SKIP_USES;
-    probeUses[slot] = 0;
-    probeHits[slot] = 0;
-  } else probeUses[slot] = misses;
+  countMiss(probeMisses, probeHits, skipUses, slot);
   return values.add(s);
 }
 
@@ -168,7 +176,7 @@ function keyEntry(key: string): number {
   if (added >= 0) {
     // A slot may have belonged to a key of a table since emptied.
     const slot = entrySlot(added);
-    probeUses[slot] = 0;
+    probeMisses[slot] = 0;
     probeHits[slot] = 0;
     skipUses[slot] = 0;
     pairProbeMisses[slot] = 0;
@@ -643,13 +651,7 @@ function writeAttribute(
     pairSkipUses[slot] = skip - 1;
     return WROTE;
   }
-  const misses = (pairProbeMisses[slot] as number) + 1;
-  const hits = pairProbeHits[slot] as number;
-  if (misses + hits >= PROBE_USES) {
-    if (hits * 2 < misses + hits) pairSkipUses[slot] = SKIP_USES;
-    pairProbeMisses[slot] = 0;
-    pairProbeHits[slot] = 0;
-  } else pairProbeMisses[slot] = misses;
+  countMiss(pairProbeMisses, pairProbeHits, pairSkipUses, slot);
   const buf = w.buf;
   // [tag, body length, body]: kept when the length takes one byte.
   if ((buf[start + 1] as number) < 0x80) {
