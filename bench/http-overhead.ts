@@ -28,8 +28,14 @@
  *
  * Set TRACELOOM_BENCH_PROFILE=<dir> to run the Traceloom server under
  * `node --cpu-prof` and write its profiles there.
+ *
+ * Set TRACELOOM_BENCH_SERVER_NODE=<path of a node binary> to run the four
+ * servers with another Node.js (the load generator keeps this one), for
+ * instance Node 24, whose AsyncLocalStorage keeps context in V8's
+ * continuation data (AsyncContextFrame) instead of running a hook per async
+ * resource. Every line then names the servers' version in `server_node`.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +49,13 @@ const CONNECTIONS = 32;
 const ROUNDS = 3;
 /** `getconf CLK_TCK` on Linux. */
 const CLOCK_TICKS = 100;
+
+/** The Node.js binary the servers run with, and its version. */
+const SERVER_NODE = process.env.TRACELOOM_BENCH_SERVER_NODE || process.execPath;
+const SERVER_NODE_VERSION =
+  SERVER_NODE === process.execPath
+    ? process.version
+    : execFileSync(SERVER_NODE, ['--version'], { encoding: 'utf8' }).trim();
 
 type Mode = 'none' | 'traceloom' | 'official' | 'als';
 const MODES: readonly Mode[] = ['none', 'traceloom', 'official', 'als'];
@@ -117,7 +130,7 @@ interface Measurement {
 
 /** One configuration, one measurement. */
 async function measure(mode: Mode): Promise<Measurement> {
-  const server = await startBenchServer('http-overhead-server.ts', mode, mode === 'traceloom');
+  const server = await startBenchServer('http-overhead-server.ts', mode, mode === 'traceloom', SERVER_NODE);
   try {
     const load = await runLoad(server.port, server.child.pid);
     if (load.errors > 0) throw new Error(`${mode}: ${load.errors} failed requests`);
@@ -233,5 +246,5 @@ export default async function run(): Promise<void> {
       ratio: 1,
     });
   }
-  for (const line of lines) process.stdout.write(`${JSON.stringify(line)}\n`);
+  for (const line of lines) process.stdout.write(`${JSON.stringify({ ...line, server_node: SERVER_NODE_VERSION })}\n`);
 }

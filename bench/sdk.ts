@@ -171,7 +171,13 @@ export default async function run(): Promise<void> {
     'otlp_encode_ns_per_span',
     'ns',
     [encode.ours, encode.theirs],
-    '@opentelemetry/otlp-transformer ProtobufTraceSerializer',
+    '@opentelemetry/otlp-transformer ProtobufTraceSerializer on spans fresh from the official SDK',
+  );
+  line(
+    'otlp_encode_ns_per_span_aged_baseline',
+    'ns',
+    [encode.ours, encode.theirsAged],
+    '@opentelemetry/otlp-transformer ProtobufTraceSerializer on the same long-lived spans every round',
   );
   await queue.shutdown();
 }

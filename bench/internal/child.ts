@@ -20,14 +20,15 @@ export function collect(child: ChildProcess): { out: () => string; exited: Promi
  * Starts `bench/<script>` with `mode` as its argument under tsx, and waits up
  * to 30 s for it to print `READY <port>`. With `profile` and
  * `TRACELOOM_BENCH_PROFILE=<dir>` set, the child runs under `--cpu-prof`.
+ * `node` is the Node.js binary to run it with (this process's by default).
  */
-export async function startBenchServer(script: string, mode: string, profile: boolean) {
+export async function startBenchServer(script: string, mode: string, profile: boolean, node = process.execPath) {
   const profileDir = process.env.TRACELOOM_BENCH_PROFILE;
   const args = ['--import', 'tsx'];
   if (profile && profileDir !== undefined && profileDir !== '') {
     args.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   }
-  const child = spawn(process.execPath, [...args, join(benchDir, script), mode], {
+  const child = spawn(node, [...args, join(benchDir, script), mode], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const io = collect(child);
