@@ -30,6 +30,15 @@ export interface Shape {
   readonly keys: readonly string[];
   /** Per attribute: its slot (>= 0), or `-(j + 1)` for index j of the overflow list. */
   readonly slots: readonly number[];
+  /** Bit `s` set for every slot column `v<s>` the shape uses (the columns a read of its spans needs). */
+  readonly slotMask: number;
+}
+
+/** The slot columns a shape's `slots` use, as a bit mask. */
+export function slotMaskOf(slots: readonly number[]): number {
+  let m = 0;
+  for (const s of slots) if (s >= 0) m |= 1 << s;
+  return m;
 }
 
 /** Where the first occurrence of a key sits in shapes: per slot (or overflow index), the shapes and the value type there. */
@@ -97,7 +106,7 @@ export class Catalog {
       slots[i] = free;
       if (!this.#keySlot.has(key)) this.#keySlot.set(key, free);
     });
-    const shape: Shape = { id: this.#nextShape++, types, keys: [...keys], slots };
+    const shape: Shape = { id: this.#nextShape++, types, keys: [...keys], slots, slotMask: slotMaskOf(slots) };
     this.#addShape(k, shape);
     return { shape, isNew: true };
   }
@@ -156,7 +165,7 @@ export class Catalog {
       const s = slots[i]!;
       if (s >= 0 && !this.#keySlot.has(key)) this.#keySlot.set(key, s);
     });
-    this.#addShape(k, { id, types, keys: [...keys], slots: [...slots] });
+    this.#addShape(k, { id, types, keys: [...keys], slots: [...slots], slotMask: slotMaskOf(slots) });
   }
 
   /** The highest slot column any shape uses (-1 when none does): reads may leave out the ones above. */

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { type KeyValue, type Span, SpanBatch, spanDiff } from '@traceloom/model';
 import { testResource, testSpan } from '@traceloom/model/testing';
 import { Catalog, SLOT_COUNT } from './catalog.ts';
@@ -126,6 +127,110 @@ describe('DuckDB store layout', () => {
         [span(2, 2, 0n).traceId],
       );
     });
+  });
+
+  it('reads every attribute of traces whose spans use different slot columns, written over several commits', async () => {
+    await withStore(async (store) => {
+      const a = span(3, 1, T0 + 10n, [{ key: 'a', value: 'x' }]);
+      const b = { ...span(3, 2, T0 + 20n, [{ key: 'b', value: 1n }]), parentSpanId: a.spanId };
+      const c = span(4, 3, T0 + 30n, [
+        { key: 'c', value: 'y' },
+        { key: 'a', value: 'z' },
+      ]);
+      await store.write(SpanBatch.from([a, c]));
+      await store.flush();
+      // A later commit adds a span that uses another slot column to trace 3.
+      await store.write(SpanBatch.from([b]));
+      await store.flush();
+      const three = await store.getTrace(a.traceId);
+      assert.equal(three?.length, 2);
+      for (const s of [a, b]) assert.equal(spanDiff(three!.find((x) => x.spanId === s.spanId)!, s), undefined);
+      const four = await store.getTrace(c.traceId);
+      assert.equal(spanDiff(four![0]!, c), undefined);
+    });
+  });
+
+  it('reads day files written before the parts kept slot masks, and traces that continue in newer parts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tl-duckdb-nomask-'));
+    const options = { dataDir: dir, flushIntervalMs: 5, memoryLimit: '256MiB' };
+    try {
+      const attrs = (i: number): KeyValue[] => [
+        { key: `k${i % 5}`, value: `v${i}` },
+        { key: `n${i % 3}`, value: BigInt(i) },
+      ];
+      const old = Array.from({ length: 40 }, (_, i) => span(100 + (i % 4), i + 1, T0 + BigInt(i) * 10n, attrs(i)));
+      let store = await DuckDbStore.open(options);
+      await store.write(SpanBatch.from(old));
+      await store.close();
+      // What an older version wrote: parts without the slot_mask column.
+      const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.duckdb') && f.startsWith('spans-'))!);
+      const db = await DuckDBInstance.create(file);
+      const con = await db.connect();
+      await con.run('ALTER TABLE parts DROP COLUMN slot_mask');
+      con.closeSync();
+      db.closeSync();
+
+      store = await DuckDbStore.open(options);
+      try {
+        const check = async (spans: readonly Span[]) => {
+          for (const t of new Set(spans.map((s) => s.traceId))) {
+            const want = spans.filter((s) => s.traceId === t);
+            const got = await store.getTrace(t);
+            assert.equal(got?.length, want.length, `trace ${t}`);
+            for (const s of want) assert.equal(spanDiff(got!.find((x) => x.spanId === s.spanId)!, s), undefined);
+          }
+        };
+        await check(old);
+        // Late spans of the same traces, with other keys (other slot columns), in parts that have a mask.
+        const late = Array.from({ length: 8 }, (_, i) =>
+          span(100 + (i % 4), 1000 + i, T0 + 500n + BigInt(i), [{ key: `late${i % 2}`, value: `w${i}` }]),
+        );
+        await store.write(SpanBatch.from(late));
+        await store.flush();
+        await check([...old, ...late]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rewrites a sealed day with 64 kB blocks and reads it back whole', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tl-duckdb-seal-'));
+    const options = { dataDir: dir, flushIntervalMs: 5, memoryLimit: '256MiB' };
+    try {
+      const spans = Array.from({ length: 300 }, (_, i) =>
+        span(500 + (i % 7), i + 1, T0 + BigInt(i) * 1000n, [{ key: `k${i % 4}`, value: `v${i}` }]),
+      );
+      let store = await DuckDbStore.open(options);
+      await store.write(SpanBatch.from(spans));
+      await store.checkpoint(); // T0 is a past day: sealed (sorted and rewritten) here
+      await store.close();
+      const file = join(dir, readdirSync(dir).find((f) => f.startsWith('spans-') && f.endsWith('.duckdb'))!);
+      const db = await DuckDBInstance.create(':memory:');
+      const con = await db.connect();
+      await con.run(`ATTACH '${file}' AS day (READ_ONLY)`);
+      const size = (
+        await con.runAndReadAll("SELECT block_size FROM pragma_database_size() WHERE database_name = 'day'")
+      ).getRows()[0]?.[0];
+      con.closeSync();
+      db.closeSync();
+      assert.equal(Number(size), 65_536);
+      store = await DuckDbStore.open(options);
+      try {
+        for (const t of new Set(spans.map((s) => s.traceId))) {
+          const want = spans.filter((s) => s.traceId === t);
+          const got = await store.getTrace(t);
+          assert.equal(got?.length, want.length);
+          for (const s of want) assert.equal(spanDiff(got!.find((x) => x.spanId === s.spanId)!, s), undefined);
+        }
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('retention deletes whole day files and gives the disk back', async () => {

@@ -115,6 +115,12 @@ const DAY_NS = 86_400_000_000_000n;
 /** Spans of a day whose attribute values all go to autocomplete; after them, a quarter are sampled. */
 const FULL_INDEX_SPANS = 50_000;
 const SLOT_COLUMNS = Array.from({ length: SLOT_COUNT }, (_, i) => `v${i}`);
+/** Block size of sealed day files, in bytes (see `#compact`). */
+const SEALED_BLOCK_SIZE = 65_536;
+/** A slot mask with every slot column. */
+const ALL_SLOTS = 2 ** SLOT_COUNT - 1;
+/** Index of the first slot value in a {@link TraceRow}. */
+const TRACE_ROW_SLOTS = 20;
 /** Values longer than this are not offered for autocomplete. */
 const MAX_AUTOCOMPLETE_VALUE = 256;
 const TABLES = ['spans', 'parts', 'resources', 'scopes'] as const;
@@ -126,7 +132,8 @@ const DDL = {
     dropped_attrs UINTEGER, dropped_events UINTEGER, dropped_links UINTEGER, events VARCHAR, links VARCHAR,
     resource_id UINTEGER, scope_id UINTEGER`,
   parts: `trace_hi UBIGINT, trace_lo UBIGINT, start_ns UBIGINT, end_ns UBIGINT, span_count UINTEGER, error_count UINTEGER,
-    root_service VARCHAR, root_name VARCHAR, root_start UBIGINT, services VARCHAR[], service_spans UINTEGER[], service_errors UINTEGER[]`,
+    root_service VARCHAR, root_name VARCHAR, root_start UBIGINT, services VARCHAR[], service_spans UINTEGER[], service_errors UINTEGER[],
+    slot_mask UINTEGER`,
   resources: `id UINTEGER, service VARCHAR, body VARCHAR, attr_keys VARCHAR[], attr_types VARCHAR, attr_values VARCHAR[]`,
   scopes: `id UINTEGER, body VARCHAR`,
   shapes: `id UINTEGER, types VARCHAR, keys VARCHAR[], slots INTEGER[]`,
@@ -236,6 +243,8 @@ interface PartAcc {
   rootName: string | null;
   rootStart: bigint;
   services: Map<string, [number, number]>;
+  /** The slot columns the part's spans use (bit s for `v<s>`), from their shapes. */
+  slots: number;
 }
 
 /**
@@ -340,7 +349,7 @@ function sqlString(s: string): string {
  * A span row as `getTrace` reads it (a JSON array): hex span id, hex parent id ('' for a
  * root), trace state, flags, name, kind, status code, status message, start (decimal text),
  * duration (decimal text), shape, attr_more, attr_extra, dropped attribute/event/link counts,
- * events, links, resource id, scope id, then the slot columns.
+ * events, links, resource id, scope id, then the slot columns the trace uses, in column order.
  */
 type TraceRow = [
   string,
@@ -496,12 +505,18 @@ export class DuckDbStore implements TraceStore {
    * and its row groups were compressed while they were still filling; a copy made once the day
    * is over holds only live, fully compressed data (about 10% smaller here). Crash-safe: the
    * copy replaces the original by rename only once it is complete.
+   *
+   * The copy is written with {@link SEALED_BLOCK_SIZE} blocks instead of DuckDB's 256 kB. A trace
+   * lookup reads a few rows of every column, and DuckDB loads (allocates, reads, checksums) the
+   * whole block that holds them: at 256 kB that was about 12 MB per lookup whose blocks were not
+   * in the buffer pool yet. The bench store's day file was the same size with 64 kB blocks
+   * (16 kB made it 38% larger).
    */
   async #compact(d: Day): Promise<void> {
     const w = this.#writer;
     const tmp = `${d.path}.compact`;
     rmSync(tmp, { force: true });
-    await w.run(`ATTACH ${sqlString(tmp)} AS ${d.alias}_compact`);
+    await w.run(`ATTACH ${sqlString(tmp)} AS ${d.alias}_compact (BLOCK_SIZE ${SEALED_BLOCK_SIZE})`);
     try {
       await w.run(`COPY FROM DATABASE ${d.alias} TO ${d.alias}_compact`);
     } finally {
@@ -548,6 +563,11 @@ export class DuckDbStore implements TraceStore {
     const w = this.#writer;
     await w.run(`ATTACH ${sqlString(path)} AS ${alias}`);
     for (const [t, cols] of Object.entries(DDL)) await w.run(`CREATE TABLE IF NOT EXISTS ${alias}.${t} (${cols})`);
+    // Day files written before the parts kept their slot mask: NULL there means every slot column.
+    const hasMask = await w.runAndReadAll(
+      `SELECT 1 FROM duckdb_columns() WHERE database_name = ${sqlString(alias)} AND table_name = 'parts' AND column_name = 'slot_mask'`,
+    );
+    if (hasMask.currentRowCount === 0) await w.run(`ALTER TABLE ${alias}.parts ADD COLUMN slot_mask UINTEGER`);
     const pos = (await w.runAndReadAll(`SELECT max(wal_position) FROM ${alias}.meta`)).getRows()[0]?.[0];
     if (typeof pos === 'bigint') d.position = pos;
     const cat = this.#catalog;
@@ -769,9 +789,11 @@ export class DuckDbStore implements TraceStore {
           rootName: null,
           rootStart: 0n,
           services: new Map(),
+          slots: 0,
         };
         p.parts.set(s.traceId, acc);
       }
+      acc.slots |= shape.slotMask;
       if (start < acc.start) acc.start = start;
       if (end > acc.end) acc.end = end;
       acc.count++;
@@ -878,7 +900,7 @@ export class DuckDbStore implements TraceStore {
           `"e":${p.errors},"rs":${p.rootService === null ? 'null' : JSON.stringify(p.rootService)},` +
           `"rn":${p.rootName === null ? 'null' : JSON.stringify(p.rootName)},"rt":"${p.rootStart}",` +
           `"sv":${JSON.stringify(names)},"sn":[${names.map((n) => p.services.get(n)![0]).join(',')}],` +
-          `"se":[${names.map((n) => p.services.get(n)![1]).join(',')}]}`,
+          `"se":[${names.map((n) => p.services.get(n)![1]).join(',')}],"m":${p.slots}}`,
       );
     }
 
@@ -920,10 +942,10 @@ export class DuckDbStore implements TraceStore {
         }
         if (partsFile !== '') {
           await c.run(
-            `INSERT INTO ${a}.parts SELECT ('0x'||h)::UBIGINT, ('0x'||l)::UBIGINT, st, en, n, e, rs, rn, rt, sv, sn, se ` +
+            `INSERT INTO ${a}.parts SELECT ('0x'||h)::UBIGINT, ('0x'||l)::UBIGINT, st, en, n, e, rs, rn, rt, sv, sn, se, m ` +
               `FROM read_json(${partsFile}, format='newline_delimited', columns={h:'VARCHAR',l:'VARCHAR',st:'UBIGINT',` +
               `en:'UBIGINT',n:'UINTEGER',e:'UINTEGER',rs:'VARCHAR',rn:'VARCHAR',rt:'UBIGINT',sv:'VARCHAR[]',` +
-              `sn:'UINTEGER[]',se:'UINTEGER[]'})`,
+              `sn:'UINTEGER[]',se:'UINTEGER[]',m:'UINTEGER'})`,
           );
         }
         if (resFile !== '') {
@@ -995,27 +1017,39 @@ export class DuckDbStore implements TraceStore {
     if (!isValidTraceId(id)) return undefined;
     let lo: bigint;
     let hi: bigint;
+    // The slot columns the trace's spans use (bit s for `v<s>`): the rest are NULL in its rows, so
+    // not read. Parts without a mask (older day files, retention's rebuilt parts) count as all.
+    let mask = ALL_SLOTS;
     if (hint !== undefined) {
       lo = hint.startUnixNano;
       hi = hint.endUnixNano;
     } else {
       const r = (
-        await this.#read(`SELECT min(start_ns), max(end_ns) FROM all_parts WHERE ${traceIdSql(id)}`)
+        await this.#read(
+          `SELECT min(start_ns), max(end_ns), bit_or(coalesce(slot_mask, ${ALL_SLOTS})) FROM all_parts WHERE ${traceIdSql(id)}`,
+        )
       ).getRows()[0];
       if (r === undefined || r[0] === null) return undefined;
       lo = r[0] as bigint;
       hi = r[1] as bigint;
+      mask = Number(r[2]);
     }
     // One JSON text for all rows: @duckdb/node-api converts result values one by one (a
     // TextDecoder call per string), which took about 2 s for a 100,000-span trace; DuckDB
     // writing JSON and one JSON.parse take a fraction of that. 64-bit values travel as text.
     // Without details, only the columns of the tree and timing are read (and no attribute is decoded).
     const details = options?.details !== false;
-    const slots = details
-      ? SLOT_COLUMNS.slice(0, this.#catalog.maxSlot + 1)
-          .map((c) => `, ${c}`)
-          .join('')
-      : '';
+    // Where each slot column's value is in a row (-1: not read).
+    const slotAt = new Int32Array(SLOT_COUNT).fill(-1);
+    let slots = '';
+    if (details) {
+      let k = TRACE_ROW_SLOTS;
+      for (let s = 0; s <= this.#catalog.maxSlot; s++) {
+        if ((mask & (1 << s)) === 0) continue;
+        slots += `, v${s}`;
+        slotAt[s] = k++;
+      }
+    }
     const text = (
       await this.#read(
         `SELECT json_group_array(json_array(printf('%016x', span_id),
@@ -1040,7 +1074,7 @@ export class DuckDbStore implements TraceStore {
       if (details) {
         const moreText = r[11];
         const more = moreText === null ? undefined : (JSON.parse(moreText) as string[]);
-        const values = shape.slots.map((slot) => (slot >= 0 ? (r[20 + slot] as string) : more![-slot - 1]!));
+        const values = shape.slots.map((slot) => (slot >= 0 ? (r[slotAt[slot]!] as string) : more![-slot - 1]!));
         attributes = decodeAttrs(shape.keys, shape.types, values, r[12]);
       }
       out.push({
@@ -1149,7 +1183,17 @@ export class DuckDbStore implements TraceStore {
       const end = r[2] as bigint;
       let a = acc.get(id);
       if (a === undefined) {
-        a = { start, end, count: 0, errors: 0, rootService: null, rootName: null, rootStart: 0n, services: new Map() };
+        a = {
+          start,
+          end,
+          count: 0,
+          errors: 0,
+          rootService: null,
+          rootName: null,
+          rootStart: 0n,
+          services: new Map(),
+          slots: 0,
+        };
         acc.set(id, a);
       }
       if (start < a.start) a.start = start;
@@ -1287,7 +1331,8 @@ export class DuckDbStore implements TraceStore {
             await c.run(
               `DELETE FROM ${a}.parts p USING cut_traces x WHERE p.trace_hi = x.trace_hi AND p.trace_lo = x.trace_lo`,
             );
-            // Summaries of the traces cut in two, rebuilt from what remains of them this day.
+            // Summaries of the traces cut in two, rebuilt from what remains of them this day (slot
+            // mask NULL: a read of these traces takes every slot column).
             await c.run(
               `INSERT INTO ${a}.parts
                WITH s AS (SELECT * FROM ${a}.spans SEMI JOIN cut_traces USING (trace_hi, trace_lo)),
@@ -1302,7 +1347,7 @@ export class DuckDbStore implements TraceStore {
                            max(CASE WHEN duration_ns > 0 THEN start_ns + duration_ns::UBIGINT ELSE start_ns END) AS en,
                            count(*)::UINTEGER AS n, count(*) FILTER (WHERE status_code = ${StatusCode.ERROR})::UINTEGER AS e
                          FROM s GROUP BY trace_hi, trace_lo)
-               SELECT agg.trace_hi, agg.trace_lo, st, en, n, e, rs, rn, coalesce(rt, 0), sv, sn, se
+               SELECT agg.trace_hi, agg.trace_lo, st, en, n, e, rs, rn, coalesce(rt, 0), sv, sn, se, NULL
                FROM agg JOIN per_l USING (trace_hi, trace_lo) LEFT JOIN roots USING (trace_hi, trace_lo)`,
             );
             await c.run('COMMIT');
@@ -1410,6 +1455,7 @@ function mergePart(a: PartAcc, b: PartAcc): void {
     a.rootName = b.rootName;
     a.rootStart = b.rootStart;
   }
+  a.slots |= b.slots;
   for (const [service, [n, e]] of b.services) {
     const cur = a.services.get(service);
     if (cur === undefined) a.services.set(service, [n, e]);
