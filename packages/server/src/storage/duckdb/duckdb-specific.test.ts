@@ -150,7 +150,7 @@ describe('DuckDB store layout', () => {
     });
   });
 
-  it('reads day files written before the parts kept slot masks, and traces that continue in newer parts', async () => {
+  it('reads day files written before the parts kept read masks, and traces that continue in newer parts', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tl-duckdb-nomask-'));
     const options = { dataDir: dir, flushIntervalMs: 5, memoryLimit: '256MiB' };
     try {
@@ -166,7 +166,7 @@ describe('DuckDB store layout', () => {
       const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.duckdb') && f.startsWith('spans-'))!);
       const db = await DuckDBInstance.create(file);
       const con = await db.connect();
-      await con.run('ALTER TABLE parts DROP COLUMN slot_mask');
+      await con.run('ALTER TABLE parts DROP COLUMN read_mask');
       con.closeSync();
       db.closeSync();
 

@@ -117,8 +117,22 @@ const FULL_INDEX_SPANS = 50_000;
 const SLOT_COLUMNS = Array.from({ length: SLOT_COUNT }, (_, i) => `v${i}`);
 /** Block size of sealed day files, in bytes (see `#compact`). */
 const SEALED_BLOCK_SIZE = 65_536;
-/** A slot mask with every slot column. */
-const ALL_SLOTS = 2 ** SLOT_COUNT - 1;
+/**
+ * Bits of a summary part's read mask, past the slot columns' bits (bit s for `v<s>`): the
+ * columns that are NULL in most rows, set when one of the part's spans has a value there. A
+ * trace read leaves out the columns its mask does not name.
+ */
+const READ = {
+  traceState: 1 << SLOT_COUNT,
+  statusMessage: 1 << (SLOT_COUNT + 1),
+  attrMore: 1 << (SLOT_COUNT + 2),
+  attrExtra: 1 << (SLOT_COUNT + 3),
+  dropped: 1 << (SLOT_COUNT + 4),
+  events: 1 << (SLOT_COUNT + 5),
+  links: 1 << (SLOT_COUNT + 6),
+} as const;
+/** A read mask with every column (what a part without one, from an older day file, stands for). */
+const READ_ALL = 2 ** (SLOT_COUNT + 7) - 1;
 /** Index of the first slot value in a {@link TraceRow}. */
 const TRACE_ROW_SLOTS = 20;
 /** Values longer than this are not offered for autocomplete. */
@@ -133,7 +147,7 @@ const DDL = {
     resource_id UINTEGER, scope_id UINTEGER`,
   parts: `trace_hi UBIGINT, trace_lo UBIGINT, start_ns UBIGINT, end_ns UBIGINT, span_count UINTEGER, error_count UINTEGER,
     root_service VARCHAR, root_name VARCHAR, root_start UBIGINT, services VARCHAR[], service_spans UINTEGER[], service_errors UINTEGER[],
-    slot_mask UINTEGER`,
+    read_mask UINTEGER`,
   resources: `id UINTEGER, service VARCHAR, body VARCHAR, attr_keys VARCHAR[], attr_types VARCHAR, attr_values VARCHAR[]`,
   scopes: `id UINTEGER, body VARCHAR`,
   shapes: `id UINTEGER, types VARCHAR, keys VARCHAR[], slots INTEGER[]`,
@@ -142,6 +156,17 @@ const DDL = {
   meta: `wal_position UBIGINT`,
   sealed: `parts_rows UBIGINT`,
 } as const;
+
+/** Column names of each table, from its DDL, for the views over every day. */
+const VIEW_COLUMNS = Object.fromEntries(
+  TABLES.map((t) => [
+    t,
+    DDL[t]
+      .split(/,(?![^[]*\])/)
+      .map((c) => c.trim().split(/\s+/)[0])
+      .join(', '),
+  ]),
+) as Record<(typeof TABLES)[number], string>;
 
 /**
  * The spans load file is CSV with control characters for delimiter (U+001F, unit separator) and
@@ -243,8 +268,8 @@ interface PartAcc {
   rootName: string | null;
   rootStart: bigint;
   services: Map<string, [number, number]>;
-  /** The slot columns the part's spans use (bit s for `v<s>`), from their shapes. */
-  slots: number;
+  /** The columns the part's spans have values in that a read may leave out (see {@link READ}). */
+  mask: number;
 }
 
 /**
@@ -563,11 +588,11 @@ export class DuckDbStore implements TraceStore {
     const w = this.#writer;
     await w.run(`ATTACH ${sqlString(path)} AS ${alias}`);
     for (const [t, cols] of Object.entries(DDL)) await w.run(`CREATE TABLE IF NOT EXISTS ${alias}.${t} (${cols})`);
-    // Day files written before the parts kept their slot mask: NULL there means every slot column.
+    // Day files written before the parts kept their read mask: NULL there means every column.
     const hasMask = await w.runAndReadAll(
-      `SELECT 1 FROM duckdb_columns() WHERE database_name = ${sqlString(alias)} AND table_name = 'parts' AND column_name = 'slot_mask'`,
+      `SELECT 1 FROM duckdb_columns() WHERE database_name = ${sqlString(alias)} AND table_name = 'parts' AND column_name = 'read_mask'`,
     );
-    if (hasMask.currentRowCount === 0) await w.run(`ALTER TABLE ${alias}.parts ADD COLUMN slot_mask UINTEGER`);
+    if (hasMask.currentRowCount === 0) await w.run(`ALTER TABLE ${alias}.parts ADD COLUMN read_mask UINTEGER`);
     const pos = (await w.runAndReadAll(`SELECT max(wal_position) FROM ${alias}.meta`)).getRows()[0]?.[0];
     if (typeof pos === 'bigint') d.position = pos;
     const cat = this.#catalog;
@@ -594,7 +619,9 @@ export class DuckDbStore implements TraceStore {
   async #rebuildViews(): Promise<void> {
     const days = [...this.#days.values()].filter((d) => d.attached).sort((a, b) => a.day - b.day);
     for (const t of TABLES) {
-      const parts = [`SELECT * FROM empty_${t}`, ...days.map((d) => `SELECT * FROM ${d.alias}.${t}`)];
+      // Columns by name: a day file may hold columns this version does not know.
+      const cols = VIEW_COLUMNS[t];
+      const parts = [`SELECT ${cols} FROM empty_${t}`, ...days.map((d) => `SELECT ${cols} FROM ${d.alias}.${t}`)];
       await this.#writer.run(`CREATE OR REPLACE VIEW all_${t} AS ${parts.join(' UNION ALL ')}`);
     }
   }
@@ -789,11 +816,19 @@ export class DuckDbStore implements TraceStore {
           rootName: null,
           rootStart: 0n,
           services: new Map(),
-          slots: 0,
+          mask: 0,
         };
         p.parts.set(s.traceId, acc);
       }
-      acc.slots |= shape.slotMask;
+      let mask = shape.slotMask;
+      if (s.traceState !== '') mask |= READ.traceState;
+      if (s.status.message !== '') mask |= READ.statusMessage;
+      if (more !== undefined) mask |= READ.attrMore;
+      if (extra !== undefined) mask |= READ.attrExtra;
+      if ((s.droppedAttributesCount | s.droppedEventsCount | s.droppedLinksCount) !== 0) mask |= READ.dropped;
+      if (s.events.length > 0) mask |= READ.events;
+      if (s.links.length > 0) mask |= READ.links;
+      acc.mask |= mask;
       if (start < acc.start) acc.start = start;
       if (end > acc.end) acc.end = end;
       acc.count++;
@@ -900,7 +935,7 @@ export class DuckDbStore implements TraceStore {
           `"e":${p.errors},"rs":${p.rootService === null ? 'null' : JSON.stringify(p.rootService)},` +
           `"rn":${p.rootName === null ? 'null' : JSON.stringify(p.rootName)},"rt":"${p.rootStart}",` +
           `"sv":${JSON.stringify(names)},"sn":[${names.map((n) => p.services.get(n)![0]).join(',')}],` +
-          `"se":[${names.map((n) => p.services.get(n)![1]).join(',')}],"m":${p.slots}}`,
+          `"se":[${names.map((n) => p.services.get(n)![1]).join(',')}],"m":${p.mask}}`,
       );
     }
 
@@ -1017,16 +1052,16 @@ export class DuckDbStore implements TraceStore {
     if (!isValidTraceId(id)) return undefined;
     let lo: bigint;
     let hi: bigint;
-    // The slot columns the trace's spans use (bit s for `v<s>`): the rest are NULL in its rows, so
-    // not read. Parts without a mask (older day files, retention's rebuilt parts) count as all.
-    let mask = ALL_SLOTS;
+    // The slot and mostly-NULL columns the trace's spans have values in: the rest are NULL in its
+    // rows, so not read. Parts without a mask (older day files, retention's rebuilt parts) count as all.
+    let mask = READ_ALL;
     if (hint !== undefined) {
       lo = hint.startUnixNano;
       hi = hint.endUnixNano;
     } else {
       const r = (
         await this.#read(
-          `SELECT min(start_ns), max(end_ns), bit_or(coalesce(slot_mask, ${ALL_SLOTS})) FROM all_parts WHERE ${traceIdSql(id)}`,
+          `SELECT min(start_ns), max(end_ns), bit_or(coalesce(read_mask, ${READ_ALL})) FROM all_parts WHERE ${traceIdSql(id)}`,
         )
       ).getRows()[0];
       if (r === undefined || r[0] === null) return undefined;
@@ -1050,13 +1085,19 @@ export class DuckDbStore implements TraceStore {
         slotAt[s] = k++;
       }
     }
+    /** The column's expression when the mask names it, else its value when NULL. */
+    const col = (bit: number, sql: string, none: string) => ((mask & bit) !== 0 ? sql : none);
+    const dropped = (c: string) => col(READ.dropped, `coalesce(${c}, 0)`, '0');
     const text = (
       await this.#read(
         `SELECT json_group_array(json_array(printf('%016x', span_id),
-          CASE WHEN parent_id IS NULL THEN '' ELSE printf('%016x', parent_id) END, coalesce(trace_state, ''), flags,
-          name, kind, status_code, coalesce(status_message, ''), start_ns::VARCHAR, duration_ns::VARCHAR, shape,
-          ${details ? 'attr_more, attr_extra' : 'NULL, NULL'}, coalesce(dropped_attrs, 0), coalesce(dropped_events, 0),
-          coalesce(dropped_links, 0), ${details ? 'events, links' : 'NULL, NULL'}, resource_id, scope_id${slots}))::VARCHAR
+          CASE WHEN parent_id IS NULL THEN '' ELSE printf('%016x', parent_id) END,
+          ${col(READ.traceState, "coalesce(trace_state, '')", "''")}, flags, name, kind, status_code,
+          ${col(READ.statusMessage, "coalesce(status_message, '')", "''")}, start_ns::VARCHAR, duration_ns::VARCHAR, shape,
+          ${details ? col(READ.attrMore, 'attr_more', 'NULL') : 'NULL'}, ${details ? col(READ.attrExtra, 'attr_extra', 'NULL') : 'NULL'},
+          ${dropped('dropped_attrs')}, ${dropped('dropped_events')}, ${dropped('dropped_links')},
+          ${details ? col(READ.events, 'events', 'NULL') : 'NULL'}, ${details ? col(READ.links, 'links', 'NULL') : 'NULL'},
+          resource_id, scope_id${slots}))::VARCHAR
          FROM all_spans WHERE ${traceIdSql(id)} AND start_ns BETWEEN ${lo} AND ${hi}`,
       )
     ).getRows()[0]?.[0];
@@ -1192,7 +1233,7 @@ export class DuckDbStore implements TraceStore {
           rootName: null,
           rootStart: 0n,
           services: new Map(),
-          slots: 0,
+          mask: 0,
         };
         acc.set(id, a);
       }
@@ -1331,8 +1372,8 @@ export class DuckDbStore implements TraceStore {
             await c.run(
               `DELETE FROM ${a}.parts p USING cut_traces x WHERE p.trace_hi = x.trace_hi AND p.trace_lo = x.trace_lo`,
             );
-            // Summaries of the traces cut in two, rebuilt from what remains of them this day (slot
-            // mask NULL: a read of these traces takes every slot column).
+            // Summaries of the traces cut in two, rebuilt from what remains of them this day (read
+            // mask NULL: a read of these traces takes every column).
             await c.run(
               `INSERT INTO ${a}.parts
                WITH s AS (SELECT * FROM ${a}.spans SEMI JOIN cut_traces USING (trace_hi, trace_lo)),
@@ -1455,7 +1496,7 @@ function mergePart(a: PartAcc, b: PartAcc): void {
     a.rootName = b.rootName;
     a.rootStart = b.rootStart;
   }
-  a.slots |= b.slots;
+  a.mask |= b.mask;
   for (const [service, [n, e]] of b.services) {
     const cur = a.services.get(service);
     if (cur === undefined) a.services.set(service, [n, e]);
