@@ -233,6 +233,25 @@ describe('DuckDB store layout', () => {
     }
   });
 
+  it('summarizes a page of traces and a list longer than the filter form takes alike', async () => {
+    await withStore(async (store) => {
+      const spans: Span[] = [];
+      for (let t = 1; t <= 300; t++)
+        for (let i = 0; i < 1 + (t % 3); i++) spans.push(span(t, t * 10 + i, T0 + BigInt(t)));
+      await store.write(SpanBatch.from(spans));
+      await store.flush();
+      const ids = [...new Set(spans.map((s) => s.traceId))];
+      const absent = span(999_999, 1, 0n).traceId;
+      const all = await store.traceSummaries([...ids, absent]);
+      assert.deepEqual(
+        all.map((x) => [x.traceId, x.spanCount]),
+        ids.map((id, i) => [id, 1 + ((i + 1) % 3)]),
+      );
+      const page = await store.traceSummaries([ids[7]!, absent, ids[3]!]);
+      assert.deepEqual(page, [all[7], all[3]]);
+    });
+  });
+
   it('retention deletes whole day files and gives the disk back', async () => {
     await withStore(async (store, dir) => {
       const spans: Span[] = [];

@@ -115,6 +115,8 @@ const DAY_NS = 86_400_000_000_000n;
 /** Spans of a day whose attribute values all go to autocomplete; after them, a quarter are sampled. */
 const FULL_INDEX_SPANS = 50_000;
 const SLOT_COLUMNS = Array.from({ length: SLOT_COUNT }, (_, i) => `v${i}`);
+/** Most trace ids `traceSummaries` looks up as a filter rather than a join. */
+const MAX_FILTER_IDS = 256;
 /** Block size of sealed day files, in bytes (see `#compact`). */
 const SEALED_BLOCK_SIZE = 65_536;
 /**
@@ -1209,12 +1211,19 @@ export class DuckDbStore implements TraceStore {
   async traceSummaries(traceIds: readonly string[]): Promise<TraceSummary[]> {
     const ids = [...new Set(traceIds.map((t) => t.toLowerCase()).filter(isValidTraceId))];
     if (ids.length === 0) return [];
+    // A page of ids (a search result) as a filter: the scan reads the summary columns only for
+    // the vectors holding those traces. A semi join would read all of them for every part of
+    // every day before probing (measured about twice the CPU for 20 ids over 591,000 parts).
+    const which =
+      ids.length <= MAX_FILTER_IDS
+        ? `WHERE ${ids.map((t) => `(${traceIdSql(t)})`).join(' OR ')}`
+        : `SEMI JOIN (VALUES ${ids.map((t) => `(${traceIdParts(t).join(', ')})`).join(', ')}) v(h, l)
+           ON p.trace_hi = v.h AND p.trace_lo = v.l`;
     const rows = (
       await this.#read(
         `SELECT ${TRACE_HEX}, start_ns, end_ns, span_count, error_count, root_service, root_name, root_start,
            services, service_spans, service_errors
-         FROM all_parts p SEMI JOIN (VALUES ${ids.map((t) => `(${traceIdParts(t).join(', ')})`).join(', ')}) v(h, l)
-           ON p.trace_hi = v.h AND p.trace_lo = v.l`,
+         FROM all_parts p ${which}`,
       )
     ).getRowsJS();
     const acc = new Map<string, PartAcc>();
