@@ -34,7 +34,7 @@ import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { isValidTraceId, type KeyValue, type Span, type SpanBatch, StatusCode, serviceNameOf } from '@traceloom/model';
 import { ensureDirSync } from '../../internal/ensure-dir.ts';
 import { attributeText } from '../internal/attr-text.ts';
@@ -429,6 +429,8 @@ export class DuckDbStore implements TraceStore {
   /** The commit in progress; commits run one at a time. */
   #flushing: Promise<void> = Promise.resolve();
   #fileSeq = 0;
+  /** Names the temporary table of each search. */
+  #searchSeq = 0;
   #closed = false;
   #today = Math.floor(Date.now() / 86_400_000);
   /** Reads in progress, awaited by close(). */
@@ -1175,12 +1177,6 @@ export class DuckDbStore implements TraceStore {
         `(trace_hi > ${h} OR (trace_hi = ${h} AND trace_lo > ${l}))))`;
     }
     const limit = Math.max(1, Math.min(10_000, Math.trunc(q.limit)));
-    const sql = `WITH m AS MATERIALIZED (${matched}),
-      s AS (SELECT p.trace_hi, p.trace_lo, min(start_ns) AS st, max(end_ns) - min(start_ns) AS dur
-            FROM all_parts p SEMI JOIN m ON p.trace_hi = m.trace_hi AND p.trace_lo = m.trace_lo
-            GROUP BY p.trace_hi, p.trace_lo)
-      SELECT ${TRACE_HEX}, st, dur, (SELECT count(*) FROM m) FROM s ${cursorSql}
-      ORDER BY ${key} DESC, trace_hi ASC, trace_lo ASC LIMIT ${limit + 1}`;
     for (const c of q.attributes ?? []) {
       if (c.op !== '=~' && c.op !== '!~') continue;
       try {
@@ -1190,12 +1186,29 @@ export class DuckDbStore implements TraceStore {
         throw new QueryInputError('attributes', `'${String(c.value)}' is not a valid RE2 regular expression: ${msg}`);
       }
     }
-    const rows = (await this.#read(sql, p.values)).getRows();
+    // The matched trace ids go to a temporary table of their own rather than a CTE: DuckDB
+    // estimated such a CTE at a tenth of the spans (1.1 million rows for 10 million spans, even
+    // when it held none) and so built the semi join's hash table on the parts (591,000 rows, about
+    // 120 ms per search) instead of on the matches. A table's row count is exact.
+    const matches = `search_m${++this.#searchSeq}`;
+    await this.#read(`CREATE TEMP TABLE ${matches} AS ${matched}`, p.values);
+    let rows: DuckDBValue[][];
     let total = 0;
-    if (rows.length > 0) total = Number(rows[0]![3]);
-    else if (cursorSql === '') total = 0;
-    else {
-      total = Number((await this.#read(`SELECT count(*) FROM (${matched})`, p.values)).getRows()[0]![0]);
+    try {
+      rows = (
+        await this.#read(
+          `WITH s AS (SELECT p.trace_hi, p.trace_lo, min(start_ns) AS st, max(end_ns) - min(start_ns) AS dur
+              FROM all_parts p SEMI JOIN ${matches} m ON p.trace_hi = m.trace_hi AND p.trace_lo = m.trace_lo
+              GROUP BY p.trace_hi, p.trace_lo)
+           SELECT ${TRACE_HEX}, st, dur, (SELECT count(*) FROM ${matches}) FROM s ${cursorSql}
+           ORDER BY ${key} DESC, trace_hi ASC, trace_lo ASC LIMIT ${limit + 1}`,
+        )
+      ).getRows();
+      const counted =
+        rows.length > 0 ? rows[0]![3] : (await this.#read(`SELECT count(*) FROM ${matches}`)).getRows()[0]![0];
+      total = Number(counted);
+    } finally {
+      await this.#read(`DROP TABLE IF EXISTS ${matches}`).catch(() => undefined);
     }
     const page = rows.slice(0, limit);
     const ids = page.map((r) => r[0] as string);
