@@ -811,17 +811,7 @@ export class DuckDbStore implements TraceStore {
       const isError = s.status.code === StatusCode.ERROR;
       let acc = p.parts.get(s.traceId);
       if (acc === undefined) {
-        acc = {
-          start,
-          end,
-          count: 0,
-          errors: 0,
-          rootService: null,
-          rootName: null,
-          rootStart: 0n,
-          services: new Map(),
-          mask: 0,
-        };
+        acc = emptyPart(start, end);
         p.parts.set(s.traceId, acc);
       }
       let mask = shape.slotMask;
@@ -1246,17 +1236,7 @@ export class DuckDbStore implements TraceStore {
       const end = r[2] as bigint;
       let a = acc.get(id);
       if (a === undefined) {
-        a = {
-          start,
-          end,
-          count: 0,
-          errors: 0,
-          rootService: null,
-          rootName: null,
-          rootStart: 0n,
-          services: new Map(),
-          mask: 0,
-        };
+        a = emptyPart(start, end);
         acc.set(id, a);
       }
       if (start < a.start) a.start = start;
@@ -1505,6 +1485,21 @@ export class DuckDbStore implements TraceStore {
     this.#instance.closeSync();
     if (this.#opts.loadDir === '') await rm(this.#tmpDir, { recursive: true, force: true });
   }
+}
+
+/** The summary part of a trace before any span is counted in it. */
+function emptyPart(start: bigint, end: bigint): PartAcc {
+  return {
+    start,
+    end,
+    count: 0,
+    errors: 0,
+    rootService: null,
+    rootName: null,
+    rootStart: 0n,
+    services: new Map(),
+    mask: 0,
+  };
 }
 
 /** Folds the part `b` of a trace into `a` (two parts of one trace from one commit). */
