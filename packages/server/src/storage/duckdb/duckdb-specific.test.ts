@@ -196,6 +196,54 @@ describe('DuckDB store layout', () => {
     }
   });
 
+  it('takes writes into a day file that a newer version gave columns this one does not know', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tl-duckdb-newer-'));
+    const options = { dataDir: dir, flushIntervalMs: 5, memoryLimit: '256MiB' };
+    try {
+      const first = Array.from({ length: 12 }, (_, i) =>
+        span(200 + (i % 3), i + 1, T0 + BigInt(i) * 10n, [{ key: 'k', value: `v${i}` }]),
+      );
+      let store = await DuckDbStore.open(options);
+      await store.write(SpanBatch.from(first));
+      await store.close();
+      // What a newer version might leave: an extra column in every table a commit writes to.
+      const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.duckdb') && f.startsWith('spans-'))!);
+      const db = await DuckDBInstance.create(file);
+      const con = await db.connect();
+      for (const t of ['spans', 'parts', 'resources', 'scopes', 'shapes', 'operations', 'attr_values', 'meta']) {
+        await con.run(`ALTER TABLE ${t} ADD COLUMN added_later VARCHAR`);
+      }
+      con.closeSync();
+      db.closeSync();
+
+      store = await DuckDbStore.open(options);
+      try {
+        // Late spans of the stored traces and a new trace, with a new key, a new service and a new operation.
+        const later = [
+          span(200, 100, T0 + 500n, [{ key: 'other', value: 'x' }]),
+          { ...span(299, 101, T0 + 600n), name: 'another operation', resource: testResource('another-service') },
+        ];
+        // A write into a table with an unknown column used to fail its commit, which was retried for ever.
+        await store.write(SpanBatch.from(later));
+        await store.flush();
+        const all = [...first, ...later];
+        for (const t of new Set(all.map((s) => s.traceId))) {
+          const want = all.filter((s) => s.traceId === t);
+          const got = await store.getTrace(t);
+          assert.equal(got?.length, want.length, `trace ${t}`);
+          for (const s of want) assert.equal(spanDiff(got!.find((x) => x.spanId === s.spanId)!, s), undefined);
+        }
+        assert.ok((await store.services()).includes('another-service'));
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rewrites a sealed day with 64 kB blocks and reads it back whole', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tl-duckdb-seal-'));
     const options = { dataDir: dir, flushIntervalMs: 5, memoryLimit: '256MiB' };

@@ -159,6 +159,21 @@ const DDL = {
   sealed: `parts_rows UBIGINT`,
 } as const;
 
+/**
+ * Each table's column names in {@link DDL} order, for inserts that name their columns: a day file
+ * written by a newer version, with columns added that this one does not know, then still takes
+ * writes (the new columns stay NULL) instead of failing every commit.
+ */
+const COLUMNS = Object.fromEntries(
+  Object.entries(DDL).map(([table, ddl]) => [
+    table,
+    ddl
+      .split(',')
+      .map((c) => c.trim().split(/\s+/)[0])
+      .join(', '),
+  ]),
+) as { readonly [T in keyof typeof DDL]: string };
+
 /** Column names of each table, from its DDL, for the views over every day. */
 const VIEW_COLUMNS = Object.fromEntries(
   TABLES.map((t) => [
@@ -516,7 +531,7 @@ export class DuckDbStore implements TraceStore {
           await w.run(`DROP TABLE ${a}.parts`);
           await w.run(`ALTER TABLE ${a}.parts_sorted RENAME TO parts`);
           await w.run(`DELETE FROM ${a}.sealed`);
-          await w.run(`INSERT INTO ${a}.sealed VALUES (${rows})`);
+          await w.run(`INSERT INTO ${a}.sealed (${COLUMNS.sealed}) VALUES (${rows})`);
           await w.run('COMMIT');
         } catch (e) {
           await w.run('ROLLBACK').catch(() => undefined);
@@ -967,11 +982,13 @@ export class DuckDbStore implements TraceStore {
       await c.run('BEGIN TRANSACTION');
       try {
         if (spansFile !== '') {
-          await c.run(`INSERT INTO ${a}.spans SELECT ${SPAN_SELECT} FROM read_csv(${spansFile}, ${SPAN_CSV_OPTIONS})`);
+          await c.run(
+            `INSERT INTO ${a}.spans (${COLUMNS.spans}) SELECT ${SPAN_SELECT} FROM read_csv(${spansFile}, ${SPAN_CSV_OPTIONS})`,
+          );
         }
         if (partsFile !== '') {
           await c.run(
-            `INSERT INTO ${a}.parts SELECT ('0x'||h)::UBIGINT, ('0x'||l)::UBIGINT, st, en, n, e, rs, rn, rt, sv, sn, se, m ` +
+            `INSERT INTO ${a}.parts (${COLUMNS.parts}) SELECT ('0x'||h)::UBIGINT, ('0x'||l)::UBIGINT, st, en, n, e, rs, rn, rt, sv, sn, se, m ` +
               `FROM read_json(${partsFile}, format='newline_delimited', columns={h:'VARCHAR',l:'VARCHAR',st:'UBIGINT',` +
               `en:'UBIGINT',n:'UINTEGER',e:'UINTEGER',rs:'VARCHAR',rn:'VARCHAR',rt:'UBIGINT',sv:'VARCHAR[]',` +
               `sn:'UINTEGER[]',se:'UINTEGER[]',m:'UINTEGER'})`,
@@ -979,37 +996,37 @@ export class DuckDbStore implements TraceStore {
         }
         if (resFile !== '') {
           await c.run(
-            `INSERT INTO ${a}.resources SELECT id, service, body, k, t, v FROM read_json(${resFile}, ` +
+            `INSERT INTO ${a}.resources (${COLUMNS.resources}) SELECT id, service, body, k, t, v FROM read_json(${resFile}, ` +
               `format='newline_delimited', columns={id:'UINTEGER',service:'VARCHAR',body:'VARCHAR',k:'VARCHAR[]',t:'VARCHAR',v:'VARCHAR[]'})`,
           );
         }
         if (scopeFile !== '') {
           await c.run(
-            `INSERT INTO ${a}.scopes SELECT id, body FROM read_json(${scopeFile}, format='newline_delimited', ` +
+            `INSERT INTO ${a}.scopes (${COLUMNS.scopes}) SELECT id, body FROM read_json(${scopeFile}, format='newline_delimited', ` +
               `columns={id:'UINTEGER',body:'VARCHAR'})`,
           );
         }
         if (shapeFile !== '') {
           await c.run(
-            `INSERT INTO ${a}.shapes SELECT id, t, k, s FROM read_json(${shapeFile}, format='newline_delimited', ` +
+            `INSERT INTO ${a}.shapes (${COLUMNS.shapes}) SELECT id, t, k, s FROM read_json(${shapeFile}, format='newline_delimited', ` +
               `columns={id:'UINTEGER',t:'VARCHAR',k:'VARCHAR[]',s:'INTEGER[]'})`,
           );
         }
         if (opsFile !== '') {
           await c.run(
-            `INSERT INTO ${a}.operations SELECT service, name, kind FROM read_json(${opsFile}, ` +
+            `INSERT INTO ${a}.operations (${COLUMNS.operations}) SELECT service, name, kind FROM read_json(${opsFile}, ` +
               `format='newline_delimited', columns={service:'VARCHAR',name:'VARCHAR',kind:'UTINYINT'})`,
           );
         }
         if (attrFile !== '') {
           await c.run(
-            `INSERT INTO ${a}.attr_values SELECT scope, service, key, value FROM read_json(${attrFile}, ` +
+            `INSERT INTO ${a}.attr_values (${COLUMNS.attr_values}) SELECT scope, service, key, value FROM read_json(${attrFile}, ` +
               `format='newline_delimited', columns={scope:'UTINYINT',service:'VARCHAR',key:'VARCHAR',value:'VARCHAR'})`,
           );
         }
         if (position > day.position) {
           await c.run(`DELETE FROM ${a}.meta`);
-          await c.run(`INSERT INTO ${a}.meta VALUES (${position})`);
+          await c.run(`INSERT INTO ${a}.meta (${COLUMNS.meta}) VALUES (${position})`);
         }
         await c.run('COMMIT');
       } catch (e) {
@@ -1377,7 +1394,7 @@ export class DuckDbStore implements TraceStore {
             // Summaries of the traces cut in two, rebuilt from what remains of them this day (read
             // mask NULL: a read of these traces takes every column).
             await c.run(
-              `INSERT INTO ${a}.parts
+              `INSERT INTO ${a}.parts (${COLUMNS.parts})
                WITH s AS (SELECT * FROM ${a}.spans SEMI JOIN cut_traces USING (trace_hi, trace_lo)),
                  per AS (SELECT trace_hi, trace_lo, service, count(*)::UINTEGER AS n,
                            count(*) FILTER (WHERE status_code = ${StatusCode.ERROR})::UINTEGER AS e
