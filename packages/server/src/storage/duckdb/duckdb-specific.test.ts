@@ -26,6 +26,19 @@ function span(trace: number, id: number, start: bigint, attributes: KeyValue[] =
   });
 }
 
+/** Runs `statements` on the one day file in `dir` (the store closed), as another version would have left it. */
+async function alterDayFile(dir: string, statements: readonly string[]): Promise<void> {
+  const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.duckdb') && f.startsWith('spans-'))!);
+  const db = await DuckDBInstance.create(file);
+  const con = await db.connect();
+  try {
+    for (const sql of statements) await con.run(sql);
+  } finally {
+    con.closeSync();
+    db.closeSync();
+  }
+}
+
 async function withStore(fn: (store: DuckDbStore, dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tl-duckdb-own-'));
   const store = await DuckDbStore.open({ dataDir: dir, flushIntervalMs: 5, memoryLimit: '256MiB' });
@@ -162,13 +175,8 @@ describe('DuckDB store layout', () => {
       let store = await DuckDbStore.open(options);
       await store.write(SpanBatch.from(old));
       await store.close();
-      // What an older version wrote: parts without the slot_mask column.
-      const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.duckdb') && f.startsWith('spans-'))!);
-      const db = await DuckDBInstance.create(file);
-      const con = await db.connect();
-      await con.run('ALTER TABLE parts DROP COLUMN read_mask');
-      con.closeSync();
-      db.closeSync();
+      // What an older version wrote: parts without the read_mask column.
+      await alterDayFile(dir, ['ALTER TABLE parts DROP COLUMN read_mask']);
 
       store = await DuckDbStore.open(options);
       try {
@@ -209,14 +217,12 @@ describe('DuckDB store layout', () => {
       await store.write(SpanBatch.from(first));
       await store.close();
       // What a newer version might leave: an extra column in every table a commit writes to.
-      const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.duckdb') && f.startsWith('spans-'))!);
-      const db = await DuckDBInstance.create(file);
-      const con = await db.connect();
-      for (const t of ['spans', 'parts', 'resources', 'scopes', 'shapes', 'operations', 'attr_values', 'meta']) {
-        await con.run(`ALTER TABLE ${t} ADD COLUMN added_later VARCHAR`);
-      }
-      con.closeSync();
-      db.closeSync();
+      await alterDayFile(
+        dir,
+        ['spans', 'parts', 'resources', 'scopes', 'shapes', 'operations', 'attr_values', 'meta'].map(
+          (t) => `ALTER TABLE ${t} ADD COLUMN added_later VARCHAR`,
+        ),
+      );
 
       store = await DuckDbStore.open(options);
       try {

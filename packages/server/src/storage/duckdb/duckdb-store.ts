@@ -160,30 +160,19 @@ const DDL = {
 } as const;
 
 /**
- * Each table's column names in {@link DDL} order, for inserts that name their columns: a day file
- * written by a newer version, with columns added that this one does not know, then still takes
- * writes (the new columns stay NULL) instead of failing every commit.
+ * Each table's column names in {@link DDL} order. Inserts and the views over every day name
+ * their columns: a day file written by a newer version, with columns this one does not know,
+ * then still reads and takes writes (the new columns stay NULL).
  */
 const COLUMNS = Object.fromEntries(
   Object.entries(DDL).map(([table, ddl]) => [
     table,
     ddl
-      .split(',')
-      .map((c) => c.trim().split(/\s+/)[0])
-      .join(', '),
-  ]),
-) as { readonly [T in keyof typeof DDL]: string };
-
-/** Column names of each table, from its DDL, for the views over every day. */
-const VIEW_COLUMNS = Object.fromEntries(
-  TABLES.map((t) => [
-    t,
-    DDL[t]
       .split(/,(?![^[]*\])/)
       .map((c) => c.trim().split(/\s+/)[0])
       .join(', '),
   ]),
-) as Record<(typeof TABLES)[number], string>;
+) as { readonly [T in keyof typeof DDL]: string };
 
 /**
  * The spans load file is CSV with control characters for delimiter (U+001F, unit separator) and
@@ -639,7 +628,7 @@ export class DuckDbStore implements TraceStore {
     const days = [...this.#days.values()].filter((d) => d.attached).sort((a, b) => a.day - b.day);
     for (const t of TABLES) {
       // Columns by name: a day file may hold columns this version does not know.
-      const cols = VIEW_COLUMNS[t];
+      const cols = COLUMNS[t];
       const parts = [`SELECT ${cols} FROM empty_${t}`, ...days.map((d) => `SELECT ${cols} FROM ${d.alias}.${t}`)];
       await this.#writer.run(`CREATE OR REPLACE VIEW all_${t} AS ${parts.join(' UNION ALL ')}`);
     }
