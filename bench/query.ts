@@ -44,7 +44,7 @@ import { prng } from './internal/prng.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..');
 const BENCH = 'query';
-const WRITE_BATCH = 50_000;
+const WRITE_BATCH = 122_880;
 const SAMPLE_TRACES = 400;
 const DAY_NANO = 86_400_000_000_000n;
 const START = 1_767_225_600_000_000_000n;

@@ -372,4 +372,40 @@ describe('DuckDB store commits', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('commits whole multiples of maxBufferedSpans and keeps the rest for the next row group', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tl-duckdb-rows-'));
+    // Ten spans a write, a row group of 100 here; the rest waits for its deadline (a minute) or a flush.
+    const store = await DuckDbStore.open({
+      dataDir: dir,
+      flushIntervalMs: 60_000,
+      busyFlushIntervalMs: 60_000,
+      maxBufferedSpans: 100,
+      memoryLimit: '256MiB',
+    });
+    try {
+      const stored: boolean[] = [];
+      const writes: Promise<void>[] = [];
+      for (let w = 0; w < 25; w++) {
+        const spans = Array.from({ length: 10 }, (_, k) => span(100 + w, k + 1, T0 + BigInt(w * 10 + k)));
+        stored.push(false);
+        writes.push(store.write(SpanBatch.from(spans)).then(() => void (stored[w] = true)));
+      }
+      await Promise.all(writes.slice(0, 20));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(
+        stored.map((s, w) => (s ? w : -1)).filter((w) => w >= 0),
+        Array.from({ length: 20 }, (_, w) => w),
+        '250 spans buffered: one commit of the first 200, the 50 after wait',
+      );
+      assert.equal(await store.getTrace((120).toString(16).padStart(32, '0')), undefined);
+      await store.flush();
+      assert.ok(stored.every(Boolean), 'a flush commits the rest');
+      assert.equal((await store.getTrace((124).toString(16).padStart(32, '0')))?.length, 10);
+      assert.equal((await store.stats()).spans, 250);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
