@@ -389,7 +389,11 @@ describe('DuckDB store commits', () => {
       for (let w = 0; w < 25; w++) {
         const spans = Array.from({ length: 10 }, (_, k) => span(100 + w, k + 1, T0 + BigInt(w * 10 + k)));
         stored.push(false);
-        writes.push(store.write(SpanBatch.from(spans)).then(() => void (stored[w] = true)));
+        writes.push(
+          store.write(SpanBatch.from(spans)).then(() => {
+            stored[w] = true;
+          }),
+        );
       }
       await Promise.all(writes.slice(0, 20));
       await new Promise((r) => setTimeout(r, 200));
