@@ -217,27 +217,108 @@ const SPAN_SELECT = `('0x'||substr(t,1,16))::UBIGINT, ('0x'||substr(t,17,16))::U
 /** A quoted empty field (''), and also how a quote character inside a quoted field is written. */
 const CSV_QUOTE_TWICE = `${CSV_QUOTE}${CSV_QUOTE}`;
 
-/** `s` as one field of the spans load file. */
-function csvField(s: string): string {
-  const n = s.length;
-  if (n === 0) return CSV_QUOTE_TWICE;
-  if (n <= 64) {
-    // Most values are short: a loop over their characters costs a fraction of a RegExp call.
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 && (c === 0 || c === 0x0a || c === 0x0d || c === 0x1e || c === 0x1f)) return csvQuoted(s);
-    }
-    return s;
-  }
-  return CSV_SPECIAL.test(s) ? csvQuoted(s) : s;
-}
-
 function csvQuoted(s: string): string {
   return `${CSV_QUOTE}${s.replaceAll(CSV_QUOTE, CSV_QUOTE_TWICE)}${CSV_QUOTE}`;
 }
 
-/** Slot values of the span being prepared, reused: '' (NULL) where the span has no attribute. */
-const slotScratch: string[] = new Array<string>(SLOT_COUNT).fill('');
+/** Slot values of the span being prepared, reused: undefined (NULL) where the span has no attribute. */
+const slotScratch: (string | undefined)[] = new Array<string | undefined>(SLOT_COUNT).fill(undefined);
+
+const utf8 = new TextEncoder();
+const DELIM_BYTE = CSV_DELIM.charCodeAt(0);
+const QUOTE_BYTE = CSV_QUOTE.charCodeAt(0);
+const NEWLINE_BYTE = 0x0a;
+
+/**
+ * Writes the spans load file's lines as UTF-8 bytes directly. Built as strings (a template
+ * literal per span, the lines joined per request, then joined again and encoded at the commit),
+ * the lines were the largest part of the JavaScript a span costs on its way into the store;
+ * a field is written here in the loop that checks it for characters that need quoting, and the
+ * commit writes the bytes as they are.
+ */
+class LoadWriter {
+  buf = new Uint8Array(256 * 1024);
+  pos = 0;
+
+  #room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    this.#room(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** Text that needs no quoting (hex ids, digits, JSON of events and links), as UTF-8. */
+  raw(s: string): void {
+    const n = s.length;
+    this.#room(n * 3);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.pos += utf8.encodeInto(s, buf.subarray(this.pos)).written;
+        return;
+      }
+      buf[p++] = c;
+    }
+    this.pos = p;
+  }
+
+  /** `s` as a field: quoted when it holds a reserved character, '' quoted when empty. */
+  field(s: string): void {
+    const n = s.length;
+    if (n === 0) {
+      this.#room(2);
+      this.buf[this.pos++] = QUOTE_BYTE;
+      this.buf[this.pos++] = QUOTE_BYTE;
+      return;
+    }
+    this.#room(n * 3);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20) {
+        if (c === 0 || c === 0x0a || c === 0x0d || c === 0x1e || c === 0x1f) {
+          this.raw(csvQuoted(s));
+          return;
+        }
+      } else if (c >= 0x80) {
+        this.raw(CSV_SPECIAL.test(s) ? csvQuoted(s) : s);
+        return;
+      }
+      buf[p++] = c;
+    }
+    this.pos = p;
+  }
+
+  /** A non-negative integer below 2^53. */
+  uint(v: number): void {
+    if (v < 10) {
+      this.byte(48 + v);
+      return;
+    }
+    this.raw(String(v));
+  }
+
+  /** The bytes written, copied out; the writer starts over. */
+  take(): Uint8Array {
+    const out = this.buf.slice(0, this.pos);
+    this.pos = 0;
+    return out;
+  }
+}
+
+/** The load-file writer of a batch's first day, reused from batch to batch. */
+const loadScratch = new LoadWriter();
+const EMPTY_LINES = new Uint8Array(0);
 
 /** In-memory state of one attached day file. */
 interface Day {
@@ -263,8 +344,8 @@ interface Day {
 /** What one written batch becomes for one day, prepared when it is written. */
 interface PreparedDay {
   readonly day: Day;
-  /** The spans' load-file lines, each ending in a newline, joined (one flat string: cheap to keep until the commit). */
-  lines: string;
+  /** The spans' load-file lines, each ending in a newline, as UTF-8 (off the JavaScript heap until the commit). */
+  lines: Uint8Array;
   count: number;
   readonly parts: Map<string, PartAcc>;
   readonly resources: Set<number>;
@@ -442,8 +523,6 @@ export class DuckDbStore implements TraceStore {
   readonly #days = new Map<number, Day>();
   readonly #recent: RecentSpans;
   readonly #catalog = new Catalog();
-  /** Service and span names as spans-file fields, reused across batches. */
-  readonly #fieldCache = new Map<string, string>();
   #pending: Pending[] = [];
   #pendingSpans = 0;
   /** When the oldest pending write came (`performance.now()`), and whether the store was busy then. */
@@ -816,30 +895,35 @@ export class DuckDbStore implements TraceStore {
    */
   #prepare(batch: SpanBatch): Map<number, PreparedDay> {
     const out = new Map<number, PreparedDay>();
-    const lineLists = new Map<number, string[]>();
+    const writers = new Map<number, LoadWriter>();
     const cat = this.#catalog;
     const maxValues = this.#opts.maxValuesPerKey;
-    const fieldCache = this.#fieldCache;
     const st = batch.startUnixNano;
+    let lastDay = -1;
+    let p: PreparedDay | undefined;
+    let w = loadScratch;
+    w.pos = 0;
     for (let i = 0; i < batch.length; i++) {
       const s = batch.spans[i]!;
       const dayNum = Number(st[i]! / DAY_NS);
-      let p = out.get(dayNum);
-      let lines = lineLists.get(dayNum);
-      if (p === undefined || lines === undefined) {
-        p = {
-          day: this.#dayState(dayNum),
-          lines: '',
-          count: 0,
-          parts: new Map(),
-          resources: new Set(),
-          scopes: new Set(),
-          shapes: new Set(),
-          newRows: { ops: [], attrs: [] },
-        };
-        lines = [];
-        out.set(dayNum, p);
-        lineLists.set(dayNum, lines);
+      if (dayNum !== lastDay || p === undefined) {
+        lastDay = dayNum;
+        p = out.get(dayNum);
+        if (p === undefined) {
+          p = {
+            day: this.#dayState(dayNum),
+            lines: EMPTY_LINES,
+            count: 0,
+            parts: new Map(),
+            resources: new Set(),
+            scopes: new Set(),
+            shapes: new Set(),
+            newRows: { ops: [], attrs: [] },
+          };
+          out.set(dayNum, p);
+          writers.set(dayNum, writers.size === 0 ? loadScratch : new LoadWriter());
+        }
+        w = writers.get(dayNum)!;
       }
       if (this.#recent.seen(s.spanId, s.traceId)) continue;
       const day = p.day;
@@ -865,7 +949,7 @@ export class DuckDbStore implements TraceStore {
         if (index && addAttrValue(day, 0, service, kv.key, v, maxValues))
           p.newRows.attrs.push(attrLine(0, service, kv.key, v));
         const slot = shape.slots[j]!;
-        if (slot >= 0) slots[slot] = csvField(v);
+        if (slot >= 0) slots[slot] = v;
         else if (more === undefined) more = [v];
         else more.push(v);
         if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
@@ -875,36 +959,62 @@ export class DuckDbStore implements TraceStore {
       }
       const start = s.startTimeUnixNano;
       const dur = BigInt.asIntN(64, s.endTimeUnixNano - start);
-      let svField = fieldCache.get(service);
-      if (svField === undefined) {
-        svField = csvField(service);
-        if (fieldCache.size < 10_000) fieldCache.set(service, svField);
-      }
-      let nField = fieldCache.get(s.name);
-      if (nField === undefined) {
-        nField = csvField(s.name);
-        if (fieldCache.size < 10_000) fieldCache.set(s.name, nField);
-      }
-      const D = CSV_DELIM;
       // Columns in SPAN_CSV_COLUMNS order. Empty fields read as NULL: empty strings, zero counts
       // and absent lists cost one delimiter.
-      lines.push(
-        `${s.traceId}${D}${s.spanId}${D}${s.parentSpanId}${D}${s.traceState === '' ? '' : csvField(s.traceState)}` +
-          `${D}${s.flags}${D}${svField}${D}${nField}${D}${s.kind}${D}${s.status.code}` +
-          `${D}${s.status.message === '' ? '' : csvField(s.status.message)}${D}${start}${D}${dur}${D}${shape.id}` +
-          `${D}${slots.join(D)}${D}${more === undefined ? '' : csvField(JSON.stringify(more))}` +
-          `${D}${extra === undefined ? '' : csvField(JSON.stringify(extra))}` +
-          `${D}${s.droppedAttributesCount === 0 ? '' : s.droppedAttributesCount}` +
-          `${D}${s.droppedEventsCount === 0 ? '' : s.droppedEventsCount}` +
-          `${D}${s.droppedLinksCount === 0 ? '' : s.droppedLinksCount}` +
-          // JSON.stringify escapes every control character, so these never need quoting.
-          `${D}${s.events.length > 0 ? encodeEvents(s.events, start) : ''}` +
-          `${D}${s.links.length > 0 ? encodeLinks(s.links) : ''}${D}${rid}${D}${sid}\n`,
-      );
-      for (let j = 0; j < attrs.length; j++) {
-        const slot = shape.slots[j]!;
-        if (slot >= 0) slots[slot] = '';
+      w.raw(s.traceId);
+      w.byte(DELIM_BYTE);
+      w.raw(s.spanId);
+      w.byte(DELIM_BYTE);
+      w.raw(s.parentSpanId);
+      w.byte(DELIM_BYTE);
+      if (s.traceState !== '') w.field(s.traceState);
+      w.byte(DELIM_BYTE);
+      w.uint(s.flags >>> 0);
+      w.byte(DELIM_BYTE);
+      w.field(service);
+      w.byte(DELIM_BYTE);
+      w.field(s.name);
+      w.byte(DELIM_BYTE);
+      w.uint(s.kind);
+      w.byte(DELIM_BYTE);
+      w.uint(s.status.code);
+      w.byte(DELIM_BYTE);
+      if (s.status.message !== '') w.field(s.status.message);
+      w.byte(DELIM_BYTE);
+      w.raw(start.toString());
+      w.byte(DELIM_BYTE);
+      w.raw(dur.toString());
+      w.byte(DELIM_BYTE);
+      w.uint(shape.id);
+      for (let k = 0; k < SLOT_COUNT; k++) {
+        w.byte(DELIM_BYTE);
+        const v = slots[k];
+        if (v !== undefined) {
+          w.field(v);
+          slots[k] = undefined;
+        }
       }
+      w.byte(DELIM_BYTE);
+      if (more !== undefined) w.field(JSON.stringify(more));
+      w.byte(DELIM_BYTE);
+      if (extra !== undefined) w.field(JSON.stringify(extra));
+      w.byte(DELIM_BYTE);
+      if (s.droppedAttributesCount !== 0) w.uint(s.droppedAttributesCount);
+      w.byte(DELIM_BYTE);
+      if (s.droppedEventsCount !== 0) w.uint(s.droppedEventsCount);
+      w.byte(DELIM_BYTE);
+      if (s.droppedLinksCount !== 0) w.uint(s.droppedLinksCount);
+      // JSON.stringify escapes every control character, so these never need quoting.
+      w.byte(DELIM_BYTE);
+      if (s.events.length > 0) w.raw(encodeEvents(s.events, start) as string);
+      w.byte(DELIM_BYTE);
+      if (s.links.length > 0) w.raw(encodeLinks(s.links) as string);
+      w.byte(DELIM_BYTE);
+      w.uint(rid);
+      w.byte(DELIM_BYTE);
+      w.uint(sid);
+      w.byte(NEWLINE_BYTE);
+      p.count++;
       // The summary part of this span's trace.
       const end = dur > 0n ? start + dur : start;
       const isError = s.status.code === StatusCode.ERROR;
@@ -938,11 +1048,7 @@ export class DuckDbStore implements TraceStore {
         if (isError) sc[1]++;
       }
     }
-    for (const [dayNum, lines] of lineLists) {
-      const p = out.get(dayNum)!;
-      p.lines = lines.join('');
-      p.count = lines.length;
-    }
+    for (const [dayNum, writer] of writers) out.get(dayNum)!.lines = writer.take();
     return out;
   }
 
@@ -976,7 +1082,7 @@ export class DuckDbStore implements TraceStore {
     const cat = this.#catalog;
     const maxValues = this.#opts.maxValuesPerKey;
     let position = 0n;
-    const texts: string[] = [];
+    const texts: Uint8Array[] = [];
     const parts = new Map<string, PartAcc>();
     const resourceIds = new Set<number>();
     const scopeIds = new Set<number>();
@@ -1034,10 +1140,10 @@ export class DuckDbStore implements TraceStore {
 
     const files: string[] = [];
     /** Writes `data` to a new load file; returns its path as an SQL string. */
-    const write = async (ext: string, data: string | readonly string[]): Promise<string> => {
+    const write = async (ext: string, data: string | readonly Uint8Array[]): Promise<string> => {
       const f = join(this.#tmpDir, `${++this.#fileSeq}.${ext}`);
       files.push(f);
-      await (typeof data === 'string' ? writeFile(f, data) : writeTexts(f, data));
+      await (typeof data === 'string' ? writeFile(f, data) : writeChunks(f, data));
       return sqlString(f);
     };
     const file = (rows: string[]): Promise<string> => write('json', rows.join('\n'));
@@ -1045,7 +1151,7 @@ export class DuckDbStore implements TraceStore {
     try {
       let spansFile = '';
       if (lines.length > 0) {
-        // The prepared texts end their lines themselves (see writeTexts). One file per DuckDB
+        // The prepared lines are bytes already (see LoadWriter). One file per DuckDB
         // thread: DuckDB reads and inserts the files of one read_csv in parallel (keeping their
         // order), where one file is one thread's work. Measured with 400,000 spans written as the
         // server writes them: 76,000 spans/s with one file, 83,000 to 85,000 with two (and no
@@ -1638,28 +1744,16 @@ function traceIdParts(id: string): [bigint, bigint] {
 }
 
 /** The condition that selects one trace id. */
-/** Characters of prepared texts joined into one write of a load file (well under V8's longest string). */
-const LOAD_WRITE_CHARS = 32 * 1024 * 1024;
-
 /**
- * Writes prepared texts (each a request's spans, about 200 kB for 512) one after another into a
- * new file, joined into writes of up to {@link LOAD_WRITE_CHARS}. Given the texts themselves,
- * `writeFile` takes a turn of the event loop per text, and while requests keep arriving a turn
- * can hold milliseconds of other work: a commit of 100,000 spans spent 420 to 890 ms writing its
- * load files that way, half of the commit, with DuckDB idle. Joined: 40 to 100 ms.
+ * Writes prepared bytes (each a request's spans, about 200 kB for 512) into a new file with one
+ * gathering write. (Given strings one by one, `writeFile` took a turn of the event loop per
+ * request, and while requests kept arriving a turn could hold milliseconds of other work: a
+ * commit of 100,000 spans spent 420 to 890 ms writing its load files, with DuckDB idle.)
  */
-async function writeTexts(path: string, texts: readonly string[]): Promise<void> {
+async function writeChunks(path: string, chunks: readonly Uint8Array[]): Promise<void> {
   const fh = await open(path, 'w');
   try {
-    let from = 0;
-    while (from < texts.length) {
-      let to = from;
-      let chars = 0;
-      do chars += texts[to++]!.length;
-      while (to < texts.length && chars + texts[to]!.length <= LOAD_WRITE_CHARS);
-      await fh.write(to - from === 1 ? texts[from]! : texts.slice(from, to).join(''));
-      from = to;
-    }
+    await fh.writev(chunks as Uint8Array[]);
   } finally {
     await fh.close();
   }
