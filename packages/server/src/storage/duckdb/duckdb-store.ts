@@ -901,6 +901,12 @@ export class DuckDbStore implements TraceStore {
     const st = batch.startUnixNano;
     let lastDay = -1;
     let p: PreparedDay | undefined;
+    let lastResource: Span['resource'] | undefined;
+    let lastScope: Span['scope'] | undefined;
+    let lastResourceDay: PreparedDay | undefined;
+    let lastScopeDay: PreparedDay | undefined;
+    let rid = 0;
+    let sid = 0;
     let w = loadScratch;
     w.pos = 0;
     for (let i = 0; i < batch.length; i++) {
@@ -928,10 +934,19 @@ export class DuckDbStore implements TraceStore {
       if (this.#recent.seen(s.spanId, s.traceId)) continue;
       const day = p.day;
       const service = batch.serviceOf(i);
-      const rid = cat.resourceId(s.resource);
-      const sid = cat.scopeId(s.scope);
-      p.resources.add(rid);
-      p.scopes.add(sid);
+      // Spans of one resource and scope come together: their ids are looked up once per run.
+      if (s.resource !== lastResource || p !== lastResourceDay) {
+        lastResource = s.resource;
+        lastResourceDay = p;
+        rid = cat.resourceId(s.resource);
+        p.resources.add(rid);
+      }
+      if (s.scope !== lastScope || p !== lastScopeDay) {
+        lastScope = s.scope;
+        lastScopeDay = p;
+        sid = cat.scopeId(s.scope);
+        p.scopes.add(sid);
+      }
       if (addOperation(day, service, s.name, s.kind))
         p.newRows.ops.push(`{"service":${JSON.stringify(service)},"name":${JSON.stringify(s.name)},"kind":${s.kind}}`);
       const attrs = s.attributes;
