@@ -206,12 +206,13 @@ const CSV_QUOTE = '\u001e';
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are the ones the load file reserves.
 const CSV_SPECIAL = /[\u0000\n\r\u001e\u001f]/;
 /** `read_csv` columns of the spans file, in file order. */
-const SPAN_CSV_COLUMNS = `{t:'VARCHAR',s:'VARCHAR',p:'VARCHAR',ts:'VARCHAR',f:'UINTEGER',sv:'VARCHAR',n:'VARCHAR',k:'UTINYINT',
+const SPAN_CSV_COLUMNS = `{th:'UBIGINT',tl:'UBIGINT',s:'UBIGINT',p:'UBIGINT',ts:'VARCHAR',f:'UINTEGER',sv:'VARCHAR',n:'VARCHAR',k:'UTINYINT',
   sc:'UTINYINT',sm:'VARCHAR',st:'UBIGINT',d:'BIGINT',sh:'UINTEGER',${SLOT_COLUMNS.map((c) => `${c}:'VARCHAR'`).join(',')},
   am:'VARCHAR',ax:'VARCHAR',da:'UINTEGER',de:'UINTEGER',dl:'UINTEGER',ev:'VARCHAR',li:'VARCHAR',r:'UINTEGER',o:'UINTEGER'}`;
 const SPAN_CSV_OPTIONS = `delim=chr(31), quote=chr(30), escape=chr(30), header=false, auto_detect=false, allow_quoted_nulls=false,
   null_padding=false, max_line_size=67108864, buffer_size=67108864, columns=${SPAN_CSV_COLUMNS}`;
-const SPAN_SELECT = `('0x'||substr(t,1,16))::UBIGINT, ('0x'||substr(t,17,16))::UBIGINT, ('0x'||s)::UBIGINT, CASE WHEN p IS NULL THEN NULL ELSE ('0x'||p)::UBIGINT END, ts, f, sv, n, k,
+// Ids are written as `0x` hex, which the CSV reader parses into UBIGINT itself.
+const SPAN_SELECT = `th, tl, s, p, ts, f, sv, n, k,
   sc, sm, st, d, sh, ${SLOT_COLUMNS.join(', ')}, am, ax, da, de, dl, ev, li, r, o`;
 
 /** A quoted empty field (''), and also how a quote character inside a quoted field is written. */
@@ -268,6 +269,17 @@ class LoadWriter {
       }
       buf[p++] = c;
     }
+    this.pos = p;
+  }
+
+  /** Characters `from` to `to` of hex id `s` (checked hex by the receivers) as a `0x` literal. */
+  hex(s: string, from: number, to: number): void {
+    this.#room(2 + to - from);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 0x30;
+    buf[p++] = 0x78;
+    for (let i = from; i < to; i++) buf[p++] = s.charCodeAt(i);
     this.pos = p;
   }
 
@@ -976,11 +988,13 @@ export class DuckDbStore implements TraceStore {
       const dur = BigInt.asIntN(64, s.endTimeUnixNano - start);
       // Columns in SPAN_CSV_COLUMNS order. Empty fields read as NULL: empty strings, zero counts
       // and absent lists cost one delimiter.
-      w.raw(s.traceId);
+      w.hex(s.traceId, 0, 16);
       w.byte(DELIM_BYTE);
-      w.raw(s.spanId);
+      w.hex(s.traceId, 16, 32);
       w.byte(DELIM_BYTE);
-      w.raw(s.parentSpanId);
+      w.hex(s.spanId, 0, 16);
+      w.byte(DELIM_BYTE);
+      if (s.parentSpanId !== '') w.hex(s.parentSpanId, 0, 16);
       w.byte(DELIM_BYTE);
       if (s.traceState !== '') w.field(s.traceState);
       w.byte(DELIM_BYTE);
