@@ -11,11 +11,15 @@
  * (`all_spans`, `all_parts`, `all_resources`, ...), so every query is one SQL
  * statement; DuckDB prunes days and row groups through `start_ns` zone maps.
  *
- * Writes. Batches are buffered and committed together every
- * `flushIntervalMs` (or sooner when `maxBufferedSpans` is reached): each day
- * touched gets one transaction that inserts its spans through `read_csv` of a
- * load file (DuckDB parses it on its own threads, which is several times
- * faster than appending value by value from JavaScript), the
+ * Writes. Batches are buffered and committed together: `flushIntervalMs`
+ * after the first of them while the store keeps up, and in whole row groups
+ * (`maxBufferedSpans`, 122,880 spans) when it is busy, since DuckDB compresses a
+ * transaction's whole row groups straight into the file instead of logging
+ * them and compressing them again at its checkpoint. Each day touched gets one
+ * transaction that inserts its spans through `read_csv` of load files written
+ * as bytes while each batch arrives (DuckDB parses them on its own threads,
+ * which is several times faster than appending value by value from
+ * JavaScript), the
  * summary parts of the traces in it, new resources, scopes, operations and
  * attribute values (those small files as newline-delimited JSON), and the new
  * write-ahead-log position. Rows keep arrival order.
