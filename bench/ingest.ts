@@ -146,8 +146,6 @@ async function ceiling(durationMs: number): Promise<{ load: LoadResult; peakMb: 
 /** Starts the CLI and waits for the ports it prints. */
 async function startTraceloom(dataDir: string) {
   const args = [
-    // As `npm start` runs it: a 64 MB young generation (see packages/server/README.md).
-    '--max-semi-space-size=64',
     '--import',
     'tsx',
     join(repoRoot, 'packages/server/src/cli/main.ts'),
