@@ -412,4 +412,17 @@ describe('DuckDB store commits', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('resolves a write of no spans that carries a log position, without a flush', async () => {
+    await withStore(async (store) => {
+      await store.write(SpanBatch.from([span(300, 1, T0 + 1n)]), 1n);
+      // A request whose spans were all dropped: the log waits for its write to resolve.
+      const settled = await Promise.race([
+        store.write(SpanBatch.from([]), 2n).then(() => 'resolved'),
+        new Promise((r) => setTimeout(() => r('still pending after 2 s'), 2000)),
+      ]);
+      assert.equal(settled, 'resolved');
+      assert.equal(await store.committedPosition(), 1n);
+    });
+  });
 });

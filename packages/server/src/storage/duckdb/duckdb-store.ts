@@ -779,7 +779,8 @@ export class DuckDbStore implements TraceStore {
 
   /** Sets the timer for the next commit of what is pending: now when a row group's worth is. */
   #scheduleCommit(): void {
-    if (this.#pendingSpans === 0) return;
+    // A write of no spans (a position alone) is pending too.
+    if (this.#pending.length === 0) return;
     if (this.#pendingSpans >= this.#opts.maxBufferedSpans) this.#scheduleFlush(0);
     else this.#scheduleFlush(Math.max(0, this.#pendingDeadline() - performance.now()));
   }
