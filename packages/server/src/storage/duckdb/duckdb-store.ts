@@ -362,7 +362,6 @@ interface PreparedDay {
   readonly day: Day;
   /** The spans' load-file lines, each ending in a newline, as UTF-8 (off the JavaScript heap until the commit). */
   lines: Uint8Array;
-  count: number;
   readonly parts: Map<string, PartAcc>;
   readonly resources: Set<number>;
   readonly scopes: Set<number>;
@@ -936,7 +935,6 @@ export class DuckDbStore implements TraceStore {
           p = {
             day: this.#dayState(dayNum),
             lines: EMPTY_LINES,
-            count: 0,
             parts: new Map(),
             resources: new Set(),
             scopes: new Set(),
@@ -1048,7 +1046,6 @@ export class DuckDbStore implements TraceStore {
       w.byte(DELIM_BYTE);
       w.uint(sid);
       w.byte(NEWLINE_BYTE);
-      p.count++;
       // The summary part of this span's trace.
       const end = dur > 0n ? start + dur : start;
       const isError = s.status.code === StatusCode.ERROR;
@@ -1130,7 +1127,7 @@ export class DuckDbStore implements TraceStore {
         if (pos <= day.position) continue; // replayed, already committed
         if (pos > position) position = pos;
       }
-      if (p.count > 0) texts.push(p.lines);
+      if (p.lines.length > 0) texts.push(p.lines);
       for (const id of p.resources) if (!day.resources.has(id)) resourceIds.add(id);
       for (const id of p.scopes) if (!day.scopes.has(id)) scopeIds.add(id);
       for (const id of p.shapes) if (!day.shapes.has(id)) shapeIds.add(id);
