@@ -93,7 +93,6 @@ const pairNumber = new Int32Array(PAIR_SLOTS).fill(-1);
  * 0x7f, so that no byte pair of it reads as a NaN's top bytes.
  */
 const SMALL_PAIR_INT = 0x3f80;
-const SMALL_PAIR_INT_BIG = 0x3f80n;
 const BOOL_FALSE = 0x4000;
 const BOOL_TRUE = 0x4001;
 /** Entry in {@link pairs}, -1 for none. */
@@ -610,7 +609,10 @@ function writeAttribute(
   } else {
     // Ints under SMALL_PAIR_INT (their varint bytes cannot spell a NaN, see pairs) and bools.
     if (typeof value === 'bigint') {
-      if (value >= 0n && value < SMALL_PAIR_INT_BIG) num = Number(value);
+      // One conversion instead of two bigint comparisons (each a builtin call in
+      // optimized code). Exact: a bigint outside the range converts outside it.
+      const v = Number(value);
+      if (v >= 0 && v < SMALL_PAIR_INT) num = v;
     } else if (typeof value === 'number') {
       // -0 is the integer 0. A number of a typed list is a double, never an int.
       if (plainNumbers && value >= 0 && value < SMALL_PAIR_INT && Number.isInteger(value))
@@ -697,8 +699,10 @@ function writeAttributeParts(w: ProtoWriter, tag: number, ke: number, value: unk
       member = 1 + varintSize(intValue);
     } else member = 9;
   } else if (typeof value === 'bigint') {
-    if (value < 0n || value >= 0x80000000n) return false;
-    intValue = Number(value);
+    // Converted first, as in writeAttribute: no bigint comparisons.
+    const v = Number(value);
+    if (!(v >= 0 && v < 0x80000000)) return false;
+    intValue = v;
     member = 1 + varintSize(intValue);
   } else if (typeof value === 'boolean') {
     member = 2;
