@@ -483,6 +483,82 @@ describe('OTLP protobuf decoding: field order and caches', () => {
     }
   });
 
+  it('hands out one resource object for the same resource bytes across calls, and a fresh one otherwise', () => {
+    const resource = {
+      attributes: [
+        { key: 'service.name', value: 'checkout-interned' },
+        { key: 'process.pid', value: 4242n },
+        { key: 'host.up', value: true },
+      ],
+      droppedAttributesCount: 1,
+      schemaUrl: 'https://opentelemetry.io/schemas/1.26.0',
+    };
+    const request = (r: Span['resource']) => encodeOtlpTraces([baseSpan({ resource: r, name: 'op' })]);
+    const decodeResource = (bytes: Uint8Array) => decodeOtlpTraces(bytes)[0]?.resource;
+    const bytes = request(resource);
+    // Kept on its second sighting; from then on every call shares it.
+    const seen = [0, 1, 2, 3].map(() => decodeResource(bytes));
+    for (const r of seen) assert.deepEqual(r, resource);
+    assert.equal(seen[2], seen[3]);
+    // Same Resource bytes, another schema URL: a new object with that URL.
+    const other = decodeResource(request({ ...resource, schemaUrl: 'https://example.com/schema' }));
+    assert.notEqual(other, seen[3]);
+    assert.equal(other?.schemaUrl, 'https://example.com/schema');
+    assert.deepEqual(other?.attributes, resource.attributes);
+    assert.equal(decodeResource(bytes), seen[3]);
+    // Values with parts that could be changed are never shared.
+    const withArray = request({ ...resource, attributes: [...resource.attributes, { key: 'tags', value: ['a'] }] });
+    const arrays = [0, 1, 2, 3].map(() => decodeResource(withArray));
+    assert.equal(new Set(arrays).size, 4);
+    assert.deepEqual(arrays[3]?.attributes.at(-1), { key: 'tags', value: ['a'] });
+  });
+
+  it('merges a second resource field into an interned first one', () => {
+    const first = { attributes: [{ key: 'service.name', value: 'merge-a' }], droppedAttributesCount: 0, schemaUrl: '' };
+    const plain = encodeOtlpTraces([baseSpan({ resource: first })]);
+    for (let i = 0; i < 3; i++) decodeOtlpTraces(plain);
+    // The same request with a second `resource` field (ResourceSpans field 1) after the first.
+    const w = new ProtoWriter();
+    const rs = w.fork(1);
+    const r1 = w.fork(1);
+    const kv1 = w.fork(1);
+    w.stringField(1, 'service.name');
+    const v1 = w.fork(2);
+    w.stringField(1, 'merge-a');
+    w.join(v1);
+    w.join(kv1);
+    w.join(r1);
+    const r2 = w.fork(1);
+    const kv2 = w.fork(1);
+    w.stringField(1, 'host.name');
+    const v2 = w.fork(2);
+    w.stringField(1, 'node-7');
+    w.join(v2);
+    w.join(kv2);
+    w.tag(2, 0);
+    w.uint(3);
+    w.join(r2);
+    const ss = w.fork(2);
+    const sp = w.fork(2);
+    w.bytesField(1, new Uint8Array(16).fill(1));
+    w.bytesField(2, new Uint8Array(8).fill(2));
+    w.join(sp);
+    w.join(ss);
+    w.join(rs);
+    const [span] = decodeOtlpTraces(w.finish());
+    assert.deepEqual(span?.resource, {
+      attributes: [
+        { key: 'service.name', value: 'merge-a' },
+        { key: 'host.name', value: 'node-7' },
+      ],
+      droppedAttributesCount: 3,
+      schemaUrl: '',
+    });
+    // The shared object was not changed by the merge.
+    const [again] = decodeOtlpTraces(plain);
+    assert.deepEqual(again?.resource, first);
+  });
+
   it('never shares a byte array between events or attributes, however often they repeat', () => {
     const bytes = oneSpan((w) => {
       for (let i = 0; i < 4; i++) {

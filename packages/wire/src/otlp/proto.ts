@@ -125,6 +125,20 @@ const EVENT_TAIL_UNCACHED = -1 - EVENT_TAIL_SLOTS;
 const ID_SLOTS = 1024;
 const IDS = new InternTable<string>(ID_SLOTS, 16);
 
+/**
+ * Resources by the bytes of their `Resource` message: every request from a
+ * service repeats its resource (a collector's batch holds a few dozen, each
+ * with about ten attributes), and a hit replaces decoding those attributes
+ * and a new object by one lookup. Sharing the object across requests also
+ * lets whatever is kept per resource downstream (the store's resource ids,
+ * keyed by object) be found at once instead of re-derived from the
+ * attributes. Only resources whose attribute values are all scalars are
+ * kept (see {@link InternTable}); the schema URL, which sits outside those
+ * bytes, must match too.
+ */
+const RESOURCE_SLOTS = 64;
+const RESOURCES = new InternTable<Resource>(RESOURCE_SLOTS, 2044);
+
 /** Reads a length-delimited trace id as lowercase hex, through {@link IDS}. */
 function readId(r: ProtoReader): string {
   const at = r.pos;
@@ -185,8 +199,14 @@ function readResourceSpans(r: ProtoReader, out: Span[]): void {
   let attributes: KeyValue[] | undefined;
   let dropped = 0;
   let schemaUrl = '';
-  let seenResource = false;
+  let resourceFields = 0;
   let seenScopeSpans = false;
+  /** The interned resource of the `Resource` bytes, while they are the only `resource` field. */
+  let interned: Resource | undefined;
+  /** Where a resource decoded from those bytes may be offered to {@link RESOURCES}, or -1. */
+  let internSlot = -1;
+  let bodyStart = 0;
+  let bodyEnd = 0;
   while (r.pos < r.end) {
     const t = r.tag();
     if (t === T2_LEN) {
@@ -194,8 +214,26 @@ function readResourceSpans(r: ProtoReader, out: Span[]): void {
       r.pos = r.lengthEnd();
     } else if (t === T1000_LEN) r.pos = r.lengthEnd();
     else if (t === T1_LEN) {
-      seenResource = true;
       const end = r.lengthEnd();
+      if (++resourceFields === 1) {
+        bodyStart = r.pos;
+        bodyEnd = end;
+        const found = RESOURCES.find(r.view, bodyStart, end);
+        if (found >= 0) {
+          interned = RESOURCES.get(found);
+          r.pos = end;
+          continue;
+        }
+        internSlot = -found - 1;
+      } else {
+        internSlot = -1;
+        if (interned !== undefined) {
+          // A second `resource` field merges into the first: start from a copy of what it held.
+          attributes = interned.attributes.length === 0 ? undefined : [...interned.attributes];
+          dropped = interned.droppedAttributesCount;
+          interned = undefined;
+        }
+      }
       const outer = r.end;
       r.end = end;
       // A repeated singular message field merges (protobuf encoding spec, "Last One Wins").
@@ -212,10 +250,17 @@ function readResourceSpans(r: ProtoReader, out: Span[]): void {
     else if (t >>> 3 === 1000) r.wrongType('ResourceSpans.instrumentation_library_spans', t, LEN);
     else other(r, t, RESOURCE_SPANS);
   }
-  const resource: Resource =
-    !seenResource && schemaUrl === ''
-      ? EMPTY_RESOURCE
-      : { attributes: attributes ?? EMPTY_LIST, droppedAttributesCount: dropped, schemaUrl };
+  let resource: Resource;
+  if (interned !== undefined && interned.schemaUrl === schemaUrl) resource = interned;
+  else if (interned !== undefined) {
+    resource = { attributes: interned.attributes, droppedAttributesCount: interned.droppedAttributesCount, schemaUrl };
+  } else if (resourceFields === 0 && schemaUrl === '') resource = EMPTY_RESOURCE;
+  else {
+    resource = { attributes: attributes ?? EMPTY_LIST, droppedAttributesCount: dropped, schemaUrl };
+    if (internSlot >= 0 && (attributes === undefined || scalarValues(attributes))) {
+      RESOURCES.put(internSlot, r.buf, r.view, bodyStart, bodyEnd, resource);
+    }
+  }
   // Before OTLP 0.15, spans came in `instrumentation_library_spans` (field
   // 1000), whose InstrumentationLibrarySpans / InstrumentationLibrary have the
   // layout of ScopeSpans / InstrumentationScope. trace.proto asks receivers to
