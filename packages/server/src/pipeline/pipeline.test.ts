@@ -244,6 +244,26 @@ describe('service graph', () => {
     assert.deepEqual(g.stats, { paired: 2, virtual: 3, unpaired: 2, evicted: 0, pending: 0 });
   });
 
+  it('counts an edge again after a drain, and keeps same-minute edges of the same pair apart by type', () => {
+    const g = new ServiceGraphBuilder({ waitMs: 1000 });
+    const pair = (trace: number) => [
+      span({ trace, id: 1, parent: 9, service: 'web', kind: SpanKind.CLIENT }),
+      span({ trace, id: 2, parent: 1, service: 'api', kind: SpanKind.SERVER }),
+    ];
+    const queued = (trace: number) => [
+      span({ trace, id: 1, parent: 9, service: 'web', kind: SpanKind.PRODUCER }),
+      span({ trace, id: 2, parent: 1, service: 'api', kind: SpanKind.CONSUMER }),
+    ];
+    g.add(SpanBatch.from([...pair(1), ...pair(2), ...queued(3)]), 0);
+    const expected = new Map([
+      ['web->api()', '2/0'],
+      ['web->api(messaging_system)', '1/0'],
+    ]);
+    assert.deepEqual(edgeSet(g.drain()), expected);
+    g.add(SpanBatch.from([...pair(4), ...pair(5), ...queued(6)]), 0);
+    assert.deepEqual(edgeSet(g.drain()), expected, 'the second drain sees the edges counted after the first');
+  });
+
   it('names a database by db.system.name (the stable convention) before server.address', () => {
     const g = new ServiceGraphBuilder({ waitMs: 1000 });
     const attrs = (system: string): KeyValue[] => [

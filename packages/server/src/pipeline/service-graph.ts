@@ -29,6 +29,8 @@ const KIND_PRODUCER = 4;
 const KIND_CONSUMER = 5;
 const STATUS_ERROR = 2;
 const MINUTE_NS_BIG = 60_000_000_000n;
+/** Slots of the recent-edge memo (a power of two). */
+const RECENT_EDGES = 64;
 
 /** Attributes that name the peer of an unpaired client span, in order of preference. */
 const PEER_ATTRIBUTES: readonly { key: string; type: EdgeConnectionType }[] = [
@@ -118,6 +120,12 @@ export class ServiceGraphBuilder {
   /** Trace id + parent span id of a server/consumer span -> the server half. */
   readonly #servers = new Map<string, Half>();
   readonly #edges = new Map<string, EdgeAcc>();
+  /**
+   * The last edges used, direct-mapped by service name lengths and minute: a
+   * hit (nearly every pair: a few service pairs a minute) skips building the
+   * string key and hashing it. Emptied with {@link #edges}.
+   */
+  readonly #recent: (EdgeAcc | undefined)[] = new Array(RECENT_EDGES).fill(undefined);
   #paired = 0;
   #virtual = 0;
   #unpaired = 0;
@@ -247,16 +255,30 @@ export class ServiceGraphBuilder {
       });
     }
     this.#edges.clear();
+    this.#recent.fill(undefined);
     return out;
   }
 
   #edge(client: string, server: string, type: EdgeConnectionType, minute: number): EdgeAcc {
+    const slot =
+      (Math.imul(client.length, 31) + Math.imul(server.length, 7) + type.length + minute) & (RECENT_EDGES - 1);
+    const recent = this.#recent[slot];
+    if (
+      recent !== undefined &&
+      recent.minute === minute &&
+      recent.client === client &&
+      recent.server === server &&
+      recent.type === type
+    ) {
+      return recent;
+    }
     const key = `${client}\u0000${server}\u0000${type}\u0000${minute}`;
     let e = this.#edges.get(key);
     if (e === undefined) {
       e = new EdgeAcc(client, server, type, minute);
       this.#edges.set(key, e);
     }
+    this.#recent[slot] = e;
     return e;
   }
 

@@ -513,6 +513,66 @@ describe('OTLP protobuf decoding: field order and caches', () => {
     assert.deepEqual(arrays[3]?.attributes.at(-1), { key: 'tags', value: ['a'] });
   });
 
+  it('hands out one scope object for the same scope bytes across calls, and never changes a shared one', () => {
+    const scope = {
+      name: '@opentelemetry/instrumentation-interned',
+      version: '0.52.1',
+      attributes: [{ key: 'lib.flag', value: true }],
+      droppedAttributesCount: 0,
+      schemaUrl: '',
+    };
+    const request = (s: Span['scope']) =>
+      encodeOtlpTraces([
+        baseSpan({ scope: s, name: 'a' }),
+        baseSpan({ scope: s, name: 'b', spanId: 'b7ad6b7169203332' }),
+      ]);
+    const decodeScopes = (bytes: Uint8Array) => decodeOtlpTraces(bytes).map((sp) => sp.scope);
+    const bytes = request(scope);
+    const seen = [0, 1, 2, 3].map(() => decodeScopes(bytes));
+    for (const [a, b] of seen) {
+      assert.deepEqual(a, scope);
+      assert.equal(a, b, 'the spans of one ScopeSpans share their scope');
+    }
+    assert.equal(seen[2]?.[0], seen[3]?.[0]);
+    // Same scope bytes with a schema URL: a new object for all its spans; the shared one is unchanged.
+    const withUrl = decodeScopes(request({ ...scope, schemaUrl: 'https://example.com/s' }));
+    assert.equal(withUrl[0], withUrl[1]);
+    assert.notEqual(withUrl[0], seen[3]?.[0]);
+    assert.equal(withUrl[0]?.schemaUrl, 'https://example.com/s');
+    assert.deepEqual(decodeScopes(bytes)[0], scope);
+    assert.equal(decodeScopes(bytes)[0], seen[3]?.[0]);
+    // A second scope field after a shared first one merges into a copy.
+    const w = new ProtoWriter();
+    const rs = w.fork(1);
+    const ss = w.fork(2);
+    const sp = w.fork(2);
+    w.bytesField(1, new Uint8Array(16).fill(1));
+    w.bytesField(2, new Uint8Array(8).fill(2));
+    w.join(sp);
+    const first = encodeOtlpTraces([baseSpan({ scope })]);
+    // The InstrumentationScope bytes of `scope`, as the encoder wrote them (ResourceSpans > ScopeSpans > scope).
+    const r = new ProtoReader(first);
+    r.tag();
+    r.end = r.lengthEnd();
+    r.tag();
+    r.end = r.lengthEnd();
+    r.tag();
+    const scopeEnd = r.lengthEnd();
+    w.tag(1, 2);
+    w.uint(scopeEnd - r.pos);
+    w.ensure(scopeEnd - r.pos);
+    w.buf.set(first.subarray(r.pos, scopeEnd), w.pos);
+    w.pos += scopeEnd - r.pos;
+    const second = w.fork(1);
+    w.stringField(2, '0.53.0');
+    w.join(second);
+    w.join(ss);
+    w.join(rs);
+    const [merged] = decodeOtlpTraces(w.finish());
+    assert.deepEqual(merged?.scope, { ...scope, version: '0.53.0' });
+    assert.deepEqual(decodeScopes(bytes)[0], scope, 'the shared scope kept its version');
+  });
+
   it('merges a second resource field into an interned first one', () => {
     const first = { attributes: [{ key: 'service.name', value: 'merge-a' }], droppedAttributesCount: 0, schemaUrl: '' };
     const plain = encodeOtlpTraces([baseSpan({ resource: first })]);

@@ -138,6 +138,13 @@ const IDS = new InternTable<string>(ID_SLOTS, 16);
  */
 const RESOURCE_SLOTS = 64;
 const RESOURCES = new InternTable<Resource>(RESOURCE_SLOTS, 2044);
+/**
+ * Instrumentation scopes by the bytes of their `InstrumentationScope`
+ * message, for the same reasons as {@link RESOURCES}: a request carries a
+ * scope per instrumentation library and service, the same ones every time.
+ */
+const SCOPE_SLOTS = 128;
+const SCOPES = new InternTable<InstrumentationScope>(SCOPE_SLOTS, 252);
 
 /** Reads a length-delimited trace id as lowercase hex, through {@link IDS}. */
 function readId(r: ProtoReader): string {
@@ -285,13 +292,17 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * One pass: a second pass over the spans, as {@link readResourceSpans} does
  * over its few `ScopeSpans`, would touch every span twice, and those are cache
  * misses. So the scope object is created first and its fields filled in as
- * they arrive (`schema_url` usually after the spans); it is ours until this
- * returns. When the message had neither `scope` nor `schema_url`, the spans are
- * pointed at the shared {@link EMPTY_SCOPE} instead.
+ * they arrive; it is ours until this returns. `schema_url` (usually after the
+ * spans) is set at the end. A scope found in {@link SCOPES} replaces it; that
+ * one is shared and never changed here: should the message turn out to need
+ * another object (a second `scope` field to merge, another schema URL), the
+ * spans read so far are pointed at a new one. When the message had neither
+ * `scope` nor `schema_url`, the spans are pointed at the shared
+ * {@link EMPTY_SCOPE} instead.
  */
 function readScopeSpans(r: ProtoReader, resource: Resource, out: Span[]): void {
   const first = out.length;
-  const scope: Mutable<InstrumentationScope> = {
+  let scope: Mutable<InstrumentationScope> = {
     name: '',
     version: '',
     attributes: EMPTY_LIST,
@@ -299,7 +310,14 @@ function readScopeSpans(r: ProtoReader, resource: Resource, out: Span[]): void {
     schemaUrl: '',
   };
   let attributes: KeyValue[] | undefined;
-  let seenScope = false;
+  let scopeFields = 0;
+  let schemaUrl = '';
+  /** Whether `scope` came from {@link SCOPES} (and must not be changed). */
+  let shared = false;
+  /** Where the scope decoded from its bytes may be offered to {@link SCOPES}, or -1. */
+  let internSlot = -1;
+  let bodyStart = 0;
+  let bodyEnd = 0;
   while (r.pos < r.end) {
     const t = r.tag();
     if (t === T2_LEN) {
@@ -309,8 +327,29 @@ function readScopeSpans(r: ProtoReader, resource: Resource, out: Span[]): void {
       out.push(readSpan(r, resource, scope));
       r.end = outer;
     } else if (t === T1_LEN) {
-      seenScope = true;
       const end = r.lengthEnd();
+      if (++scopeFields === 1) {
+        bodyStart = r.pos;
+        bodyEnd = end;
+        const found = SCOPES.find(r.view, bodyStart, end);
+        if (found >= 0) {
+          scope = SCOPES.get(found) as Mutable<InstrumentationScope>;
+          shared = true;
+          repointScope(out, first, scope);
+          r.pos = end;
+          continue;
+        }
+        internSlot = -found - 1;
+      } else {
+        internSlot = -1;
+        if (shared) {
+          // A second `scope` field merges into the first: into a copy of the shared one.
+          attributes = scope.attributes.length === 0 ? undefined : [...scope.attributes];
+          scope = { ...scope, attributes: attributes ?? EMPTY_LIST };
+          shared = false;
+          repointScope(out, first, scope);
+        }
+      }
       const outer = r.end;
       r.end = end;
       // A repeated singular message field merges (protobuf encoding spec, "Last One Wins").
@@ -326,12 +365,25 @@ function readScopeSpans(r: ProtoReader, resource: Resource, out: Span[]): void {
         else other(r, u, SCOPE);
       }
       r.end = outer;
-    } else if (t === T3_LEN) scope.schemaUrl = r.string();
+    } else if (t === T3_LEN) schemaUrl = r.string();
     else other(r, t, SCOPE_SPANS);
   }
-  if (!seenScope && scope.schemaUrl === '') {
-    for (let i = first; i < out.length; i++) (out[i] as Mutable<Span>).scope = EMPTY_SCOPE;
+  if (scopeFields === 0 && schemaUrl === '') {
+    repointScope(out, first, EMPTY_SCOPE);
+    return;
   }
+  if (shared) {
+    if (scope.schemaUrl !== schemaUrl) repointScope(out, first, { ...scope, schemaUrl });
+    return;
+  }
+  scope.schemaUrl = schemaUrl;
+  if (internSlot >= 0 && scalarValues(scope.attributes))
+    SCOPES.put(internSlot, r.buf, r.view, bodyStart, bodyEnd, scope);
+}
+
+/** Points the spans from `first` on at `scope`. */
+function repointScope(out: Span[], first: number, scope: InstrumentationScope): void {
+  for (let i = first; i < out.length; i++) (out[i] as Mutable<Span>).scope = scope;
 }
 
 /** Past this many items a list grows by `push`; below it, one allocation of the right size. */
