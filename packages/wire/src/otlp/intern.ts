@@ -92,3 +92,55 @@ export class InternTable<T> {
     this.values[slot] = value;
   }
 }
+
+/**
+ * Immutable objects decoded from long runs of bytes (resources, scopes) by
+ * those bytes, in a `Map` keyed by a hash of every byte: such keys share most
+ * of their bytes (the same attribute keys, often the same values), so the
+ * three words {@link InternTable} hashes would put them in a few slots, and a
+ * slot shared by two keys in use would serve neither. A key is kept from its
+ * first sighting (these repeat: a service sends the same resource every
+ * time); at `maxEntries` the table is emptied. Same sharing rules as
+ * {@link InternTable}: only values without mutable parts.
+ */
+export class WholeKeyInternTable<T> {
+  readonly #entries = new Map<number, { readonly key: DataView; readonly value: T }>();
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+
+  constructor(maxEntries: number, maxBytes: number) {
+    this.#maxEntries = maxEntries;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** The hash of the bytes `[start, end)` of `view`, for {@link get} and {@link set}; -1 for a key not to cache. */
+  hash(view: DataView, start: number, end: number): number {
+    const n = end - start;
+    if (n < 4 || n > this.#maxBytes) return -1;
+    let h = Math.imul(n, 0x9e3779b1);
+    let p = start;
+    for (; p + 4 <= end; p += 4) {
+      h = Math.imul(h ^ view.getInt32(p, true), 0x85ebca6b);
+      h ^= h >>> 13;
+    }
+    // The last word again, overlapping, covers a tail of 1 to 3 bytes.
+    if (p < end) h = Math.imul(h ^ view.getInt32(end - 4, true), 0xc2b2ae35);
+    return h >>> 1;
+  }
+
+  /** The object kept for the bytes `[start, end)` of `view` whose {@link hash} is `h`, or undefined. */
+  get(h: number, view: DataView, start: number, end: number): T | undefined {
+    if (h < 0) return undefined;
+    const e = this.#entries.get(h);
+    const n = end - start;
+    if (e === undefined || e.key.byteLength !== n || !sameBytes(e.key, 0, view, start, n)) return undefined;
+    return e.value;
+  }
+
+  /** Keeps `value` for the bytes `[start, end)` of `buf`, whose {@link hash} is `h` (-1: does nothing). */
+  set(h: number, buf: Uint8Array, start: number, end: number, value: T): void {
+    if (h < 0) return;
+    if (this.#entries.size >= this.#maxEntries) this.#entries.clear();
+    this.#entries.set(h, { key: new DataView(buf.slice(start, end).buffer), value });
+  }
+}

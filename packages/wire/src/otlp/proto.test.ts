@@ -573,6 +573,27 @@ describe('OTLP protobuf decoding: field order and caches', () => {
     assert.deepEqual(decodeScopes(bytes)[0], scope, 'the shared scope kept its version');
   });
 
+  it('keeps apart resources that differ only in the middle (the whole message is hashed)', () => {
+    // Same keys, same lengths, same first and last bytes: only the service and pod names differ.
+    const resources = Array.from({ length: 16 }, (_, i) => ({
+      attributes: [
+        { key: 'service.name', value: `svc-${String(i).padStart(2, '0')}` },
+        { key: 'k8s.pod.name', value: `pod-${String(i).padStart(2, '0')}-x7k2p` },
+        { key: 'telemetry.sdk.version', value: '2.12.1' },
+      ],
+      droppedAttributesCount: 0,
+      schemaUrl: '',
+    }));
+    const bytes = encodeOtlpTraces(
+      resources.map((resource, i) => baseSpan({ resource, spanId: `b7ad6b71692033${String(i + 10)}` })),
+    );
+    const rounds = [0, 1, 2].map(() => decodeOtlpTraces(bytes).map((s) => s.resource));
+    for (const [i, r] of (rounds[2] ?? []).entries()) {
+      assert.deepEqual(r, resources[i]);
+      assert.equal(r, rounds[1]?.[i], `resource ${i} is shared from the second call on`);
+    }
+  });
+
   it('merges a second resource field into an interned first one', () => {
     const first = { attributes: [{ key: 'service.name', value: 'merge-a' }], droppedAttributesCount: 0, schemaUrl: '' };
     const plain = encodeOtlpTraces([baseSpan({ resource: first })]);

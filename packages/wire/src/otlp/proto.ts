@@ -23,7 +23,7 @@ import {
 import type { WireDecodeError } from '../errors.ts';
 import { ProtoReader } from '../internal/proto-reader.ts';
 import { readUtf8, Utf8Cache } from '../internal/utf8.ts';
-import { InternTable } from './intern.ts';
+import { InternTable, WholeKeyInternTable } from './intern.ts';
 import {
   ANY_VALUE,
   ARRAY_VALUE,
@@ -133,21 +133,16 @@ const IDS = new InternTable<string>(ID_SLOTS, 16);
  * lets whatever is kept per resource downstream (the store's resource ids,
  * keyed by object) be found at once instead of re-derived from the
  * attributes. Only resources whose attribute values are all scalars are
- * kept (see {@link InternTable}); the schema URL, which sits outside those
- * bytes, must match too. Slots are several times the few dozen resources a
- * batch holds, so that two of them rarely take turns at one slot (a key is
- * kept on its second miss in a row there). 512 KiB of arena at most.
+ * kept; the schema URL, which sits outside those bytes, must match too. At
+ * most 1024 of up to 4 KiB (the table is then emptied).
  */
-const RESOURCE_SLOTS = 256;
-const RESOURCES = new InternTable<Resource>(RESOURCE_SLOTS, 2044);
+const RESOURCES = new WholeKeyInternTable<Resource>(1024, 4096);
 /**
  * Instrumentation scopes by the bytes of their `InstrumentationScope`
  * message, for the same reasons as {@link RESOURCES}: a request carries a
- * scope per instrumentation library and service, the same ones every time
- * (50 in a batch of the demo's load generator). 128 KiB of arena at most.
+ * scope per instrumentation library and service, the same ones every time.
  */
-const SCOPE_SLOTS = 512;
-const SCOPES = new InternTable<InstrumentationScope>(SCOPE_SLOTS, 252);
+const SCOPES = new WholeKeyInternTable<InstrumentationScope>(1024, 1024);
 
 /** Reads a length-delimited trace id as lowercase hex, through {@link IDS}. */
 function readId(r: ProtoReader): string {
@@ -213,8 +208,8 @@ function readResourceSpans(r: ProtoReader, out: Span[]): void {
   let seenScopeSpans = false;
   /** The interned resource of the `Resource` bytes, while they are the only `resource` field. */
   let interned: Resource | undefined;
-  /** Where a resource decoded from those bytes may be offered to {@link RESOURCES}, or -1. */
-  let internSlot = -1;
+  /** The hash of those bytes in {@link RESOURCES}, while the resource decoded from them may be kept; else -1. */
+  let internHash = -1;
   let bodyStart = 0;
   let bodyEnd = 0;
   while (r.pos < r.end) {
@@ -228,15 +223,14 @@ function readResourceSpans(r: ProtoReader, out: Span[]): void {
       if (++resourceFields === 1) {
         bodyStart = r.pos;
         bodyEnd = end;
-        const found = RESOURCES.find(r.view, bodyStart, end);
-        if (found >= 0) {
-          interned = RESOURCES.get(found);
+        internHash = RESOURCES.hash(r.view, bodyStart, end);
+        interned = RESOURCES.get(internHash, r.view, bodyStart, end);
+        if (interned !== undefined) {
           r.pos = end;
           continue;
         }
-        internSlot = -found - 1;
       } else {
-        internSlot = -1;
+        internHash = -1;
         if (interned !== undefined) {
           // A second `resource` field merges into the first: start from a copy of what it held.
           attributes = interned.attributes.length === 0 ? undefined : [...interned.attributes];
@@ -267,8 +261,8 @@ function readResourceSpans(r: ProtoReader, out: Span[]): void {
   } else if (resourceFields === 0 && schemaUrl === '') resource = EMPTY_RESOURCE;
   else {
     resource = { attributes: attributes ?? EMPTY_LIST, droppedAttributesCount: dropped, schemaUrl };
-    if (internSlot >= 0 && (attributes === undefined || scalarValues(attributes))) {
-      RESOURCES.put(internSlot, r.buf, r.view, bodyStart, bodyEnd, resource);
+    if (internHash >= 0 && (attributes === undefined || scalarValues(attributes))) {
+      RESOURCES.set(internHash, r.buf, bodyStart, bodyEnd, resource);
     }
   }
   // Before OTLP 0.15, spans came in `instrumentation_library_spans` (field
@@ -317,8 +311,8 @@ function readScopeSpans(r: ProtoReader, resource: Resource, out: Span[]): void {
   let schemaUrl = '';
   /** Whether `scope` came from {@link SCOPES} (and must not be changed). */
   let shared = false;
-  /** Where the scope decoded from its bytes may be offered to {@link SCOPES}, or -1. */
-  let internSlot = -1;
+  /** The hash of its bytes in {@link SCOPES}, while the scope decoded from them may be kept; else -1. */
+  let internHash = -1;
   let bodyStart = 0;
   let bodyEnd = 0;
   while (r.pos < r.end) {
@@ -334,17 +328,17 @@ function readScopeSpans(r: ProtoReader, resource: Resource, out: Span[]): void {
       if (++scopeFields === 1) {
         bodyStart = r.pos;
         bodyEnd = end;
-        const found = SCOPES.find(r.view, bodyStart, end);
-        if (found >= 0) {
-          scope = SCOPES.get(found) as Mutable<InstrumentationScope>;
+        internHash = SCOPES.hash(r.view, bodyStart, end);
+        const found = SCOPES.get(internHash, r.view, bodyStart, end);
+        if (found !== undefined) {
+          scope = found as Mutable<InstrumentationScope>;
           shared = true;
           repointScope(out, first, scope);
           r.pos = end;
           continue;
         }
-        internSlot = -found - 1;
       } else {
-        internSlot = -1;
+        internHash = -1;
         if (shared) {
           // A second `scope` field merges into the first: into a copy of the shared one.
           attributes = scope.attributes.length === 0 ? undefined : [...scope.attributes];
@@ -380,8 +374,7 @@ function readScopeSpans(r: ProtoReader, resource: Resource, out: Span[]): void {
     return;
   }
   scope.schemaUrl = schemaUrl;
-  if (internSlot >= 0 && scalarValues(scope.attributes))
-    SCOPES.put(internSlot, r.buf, r.view, bodyStart, bodyEnd, scope);
+  if (internHash >= 0 && scalarValues(scope.attributes)) SCOPES.set(internHash, r.buf, bodyStart, bodyEnd, scope);
 }
 
 /** Points the spans from `first` on at `scope`. */
