@@ -10,6 +10,16 @@ import { oneSpan } from './fixtures/one-span.ts';
 import { arbSpans, baseSpan, EVERY_VALUE, sampleSpans } from './fixtures/spans.ts';
 import { decodeOtlpTraces, encodeOtlpTraces, type FlatAttributes } from './proto.ts';
 
+/** Writes a `KeyValue` with a string value as field `field` of the message being written. */
+function writeStringAttribute(w: ProtoWriter, field: number, key: string, value: string): void {
+  const kv = w.fork(field);
+  w.stringField(1, key);
+  const v = w.fork(2);
+  w.stringField(1, value);
+  w.join(v);
+  w.join(kv);
+}
+
 describe('OTLP protobuf round trip', () => {
   it('keeps every field of the sample spans', () => {
     const spans = sampleSpans();
@@ -158,12 +168,7 @@ describe('OTLP protobuf decoding', () => {
     w.join(scope);
     w.join(ss);
     const res = w.fork(1);
-    const kv = w.fork(1);
-    w.stringField(1, 'service.name');
-    const v = w.fork(2);
-    w.stringField(1, 'svc');
-    w.join(v);
-    w.join(kv);
+    writeStringAttribute(w, 1, 'service.name', 'svc');
     w.join(res);
     w.join(rs);
     const spans = decodeOtlpTraces(w.finish());
@@ -380,14 +385,7 @@ describe('OTLP protobuf decoding: field order and caches', () => {
   });
 
   it('reads attributes, events and links split into several runs, in order', () => {
-    const attribute = (w: ProtoWriter, field: number, key: string, value: string) => {
-      const kv = w.fork(field);
-      w.stringField(1, key);
-      const v = w.fork(2);
-      w.stringField(1, value);
-      w.join(v);
-      w.join(kv);
-    };
+    const attribute = writeStringAttribute;
     const bytes = oneSpan((w) => {
       attribute(w, 9, 'a', '1');
       w.stringField(5, 'name');
@@ -602,20 +600,10 @@ describe('OTLP protobuf decoding: field order and caches', () => {
     const w = new ProtoWriter();
     const rs = w.fork(1);
     const r1 = w.fork(1);
-    const kv1 = w.fork(1);
-    w.stringField(1, 'service.name');
-    const v1 = w.fork(2);
-    w.stringField(1, 'merge-a');
-    w.join(v1);
-    w.join(kv1);
+    writeStringAttribute(w, 1, 'service.name', 'merge-a');
     w.join(r1);
     const r2 = w.fork(1);
-    const kv2 = w.fork(1);
-    w.stringField(1, 'host.name');
-    const v2 = w.fork(2);
-    w.stringField(1, 'node-7');
-    w.join(v2);
-    w.join(kv2);
+    writeStringAttribute(w, 1, 'host.name', 'node-7');
     w.tag(2, 0);
     w.uint(3);
     w.join(r2);
