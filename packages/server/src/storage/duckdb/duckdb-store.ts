@@ -862,10 +862,8 @@ export class DuckDbStore implements TraceStore {
           // Kept, prepared, and tried again: a write resolves only once committed. (Days that did
           // commit were taken out of the items, so nothing is stored twice.)
           this.#opts.onCommitError(e);
-          let n = 0;
-          for (const it of items) n += it.spans;
           this.#pending = [...items, ...this.#pending];
-          this.#pendingSpans += n;
+          this.#pendingSpans += spans;
           // Due as soon as the retry delay is over.
           this.#pendingSince = performance.now() + COMMIT_RETRY_MS - this.#opts.flushIntervalMs;
           this.#pendingBusy = false;
@@ -1774,7 +1772,6 @@ function traceIdParts(id: string): [bigint, bigint] {
   return [BigInt(`0x${id.slice(0, 16)}`), BigInt(`0x${id.slice(16, 32)}`)];
 }
 
-/** The condition that selects one trace id. */
 /**
  * Writes prepared bytes (each a request's spans, about 200 kB for 512) into a new file with one
  * gathering write. (Given strings one by one, `writeFile` took a turn of the event loop per
@@ -1790,6 +1787,7 @@ async function writeChunks(path: string, chunks: readonly Uint8Array[]): Promise
   }
 }
 
+/** The condition that selects one trace id. */
 function traceIdSql(id: string): string {
   const [h, l] = traceIdParts(id);
   return `trace_hi = ${h} AND trace_lo = ${l}`;
