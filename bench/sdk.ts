@@ -4,10 +4,12 @@
  * through their tracer objects in the same process and the same run.
  *
  * - `sampled_span_ns`: start + 10 attributes (semantic-convention keys, mixed
- *   string/int/bool values) + end, sampled. Ours hands spans to a batch-like
- *   processor that queues them into a bounded array cleared once it holds a
- *   batch; theirs runs a `BatchSpanProcessor` with an exporter that does
- *   nothing. Between rounds both get a turn of the event loop to flush.
+ *   string/int/bool values) + end, sampled. Each side runs its own
+ *   `BatchSpanProcessor` (queue 2048, batches of 512) with an exporter that
+ *   counts the spans and does nothing else. Between rounds both get a turn of
+ *   the event loop to flush. Afterwards both queues are flushed and the bench
+ *   fails unless each exporter got every span its tracer made: a processor
+ *   that dropped spans would be timed doing less work.
  * - `unsampled_span_ns`: start + end with an always-off sampler.
  * - `queued_span_heap_bytes`: heap per finished span waiting in a queue,
  *   measured in a child process with `--expose-gc` (bench/sdk-heap.ts).
@@ -35,17 +37,22 @@ const WARMUP_ROUNDS = 60;
 const ROUNDS = 60;
 const BLOCK = 5;
 
-/** Our exporter that accepts everything and does nothing (the counterpart of {@link noopExporter}). */
+/** Spans handed to each side's exporter. */
+const exported = { ours: 0, theirs: 0 };
+
+/** Our exporter that accepts everything, counts it and does nothing else (the counterpart of {@link noopExporter}). */
 const noopSpanExporter: SpanExporter = {
-  async export() {
+  async export(spans) {
+    exported.ours += spans.length;
     return { code: 'success' };
   },
   async shutdown() {},
 };
 
-/** An exporter that accepts everything and does nothing. */
+/** An exporter that accepts everything, counts it and does nothing else. */
 export const noopExporter: OtelExporter = {
-  export(_spans: ReadableSpan[], done) {
+  export(spans: ReadableSpan[], done) {
+    exported.theirs += spans.length;
     done({ code: 0 });
   },
   async shutdown() {},
@@ -130,19 +137,22 @@ export default async function run(): Promise<void> {
     flushOnExit: false,
   });
   const ours = new TracerProvider({ serviceName: 'bench', spanProcessors: [queue] }).getTracer('bench', '1.0.0');
-  const theirs = new BasicTracerProvider({
-    spanProcessors: [new BatchSpanProcessor(noopExporter, { maxQueueSize: 2048, maxExportBatchSize: 512 })],
-  }).getTracer('bench', '1.0.0');
+  const theirQueue = new BatchSpanProcessor(noopExporter, { maxQueueSize: 2048, maxExportBatchSize: 512 });
+  const theirs = new BasicTracerProvider({ spanProcessors: [theirQueue] }).getTracer('bench', '1.0.0');
   let i = 0;
-  const sampled = (tracer: ApiTracer) => () => {
+  const made = { ours: 0, theirs: 0 };
+  const sampled = (tracer: ApiTracer, side: 'ours' | 'theirs') => () => {
     for (let k = 0; k < SPANS_PER_ROUND; k++) sampledRound(tracer, i++);
+    made[side] += SPANS_PER_ROUND;
   };
-  line(
-    'sampled_span_ns',
-    'ns',
-    await compare(sampled(ours), sampled(theirs)),
-    '@opentelemetry/sdk-trace-base BasicTracerProvider + BatchSpanProcessor',
-  );
+  const figures = await compare(sampled(ours, 'ours'), sampled(theirs, 'theirs'));
+  await Promise.all([queue.forceFlush(), theirQueue.forceFlush()]);
+  for (const side of ['ours', 'theirs'] as const) {
+    if (exported[side] !== made[side]) {
+      throw new Error(`sdk: ${side} exported ${exported[side]} of the ${made[side]} sampled spans made`);
+    }
+  }
+  line('sampled_span_ns', 'ns', figures, '@opentelemetry/sdk-trace-base BasicTracerProvider + BatchSpanProcessor');
 
   const oursOff = new TracerProvider({ sampler: new AlwaysOffSampler(), spanProcessors: [queue] }).getTracer('b');
   const theirsOff = new BasicTracerProvider({

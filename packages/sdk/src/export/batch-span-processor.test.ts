@@ -86,6 +86,22 @@ describe('BatchSpanProcessor', () => {
     assert.equal(p.queuedSpans, 0);
   });
 
+  it('keeps up with a burst of full batches a turn of the event loop apart, dropping none', async () => {
+    // A full batch goes out on the next turn of the loop; a 0 ms timer (at least 1 ms in Node)
+    // would let these forty batches, made well within a millisecond, overflow the queue.
+    const exporter = new RecordingExporter();
+    const p = make(exporter, { maxExportBatchSize: 64, maxQueueSize: 256, scheduledDelayMillis: 3_600_000 });
+    const spans = makeSpans(64);
+    for (let round = 0; round < 40; round++) {
+      for (const s of spans) p.onEnd(s);
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(p.droppedSpans, 0);
+    await p.forceFlush();
+    assert.equal(exporter.batches.flat().length, 40 * 64);
+    assert.ok(exporter.sizes.every((n) => n <= 64));
+  });
+
   it('exports a partial batch when the schedule delay passes', async () => {
     const exporter = new RecordingExporter();
     const p = make(exporter, { maxExportBatchSize: 100, scheduledDelayMillis: 10 });

@@ -143,15 +143,22 @@ export class BatchSpanProcessor implements SpanProcessor {
   readonly #maxQueueSize: number;
   readonly #maxBatch: number;
   #queue: FinishedSpan[] = [];
+  /** The schedule-delay timer, armed while spans wait for a batch to fill. */
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** The pending timer is the 0 ms one a full batch arms. */
-  #timerUrgent = false;
+  /**
+   * The export of a full batch, due on the next turn of the event loop: a
+   * `setImmediate`, not a 0 ms timer, which Node runs no sooner than 1 ms
+   * later; at that pace a burst of spans would fill the queue and be dropped
+   * while the batches that could go out wait.
+   */
+  #urgent: ReturnType<typeof setImmediate> | undefined = undefined;
   #inFlight: Promise<void> | undefined = undefined;
   #dropped = 0;
   #failed = 0;
   #closed = false;
   #shutdownPromise: Promise<void> | undefined = undefined;
   readonly #onTimer: () => void;
+  readonly #onUrgent: () => void;
 
   constructor(exporter: SpanExporter, options: BatchSpanProcessorOptions = {}) {
     this.config = resolveBatchSpanProcessorConfig(options);
@@ -160,7 +167,10 @@ export class BatchSpanProcessor implements SpanProcessor {
     this.#maxBatch = this.config.maxExportBatchSize;
     this.#onTimer = () => {
       this.#timer = undefined;
-      this.#timerUrgent = false;
+      void this.#exportNext();
+    };
+    this.#onUrgent = () => {
+      this.#urgent = undefined;
       void this.#exportNext();
     };
     if (this.config.flushOnExit) watchExit(this);
@@ -197,9 +207,9 @@ export class BatchSpanProcessor implements SpanProcessor {
     }
     q.push(span);
     if (q.length >= this.#maxBatch) {
-      if (!this.#timerUrgent) this.#schedule(0);
+      if (this.#urgent === undefined) this.#scheduleUrgent();
     } else if (this.#timer === undefined) {
-      this.#schedule(this.config.scheduledDelayMillis);
+      this.#scheduleDelayed();
     }
   }
 
@@ -220,6 +230,8 @@ export class BatchSpanProcessor implements SpanProcessor {
     unwatchExit(this);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#urgent !== undefined) clearImmediate(this.#urgent);
+    this.#urgent = undefined;
     try {
       await this.forceFlush();
     } finally {
@@ -228,16 +240,20 @@ export class BatchSpanProcessor implements SpanProcessor {
     }
   }
 
-  #schedule(delayMs: number): void {
-    if (this.#closed) return;
-    if (this.#timer !== undefined) {
-      if (delayMs !== 0 || this.#timerUrgent) return;
-      clearTimeout(this.#timer);
-    }
-    this.#timerUrgent = delayMs === 0;
-    const t = setTimeout(this.#onTimer, delayMs);
+  /** Arms the schedule-delay timer unless it is armed. */
+  #scheduleDelayed(): void {
+    if (this.#closed || this.#timer !== undefined) return;
+    const t = setTimeout(this.#onTimer, this.config.scheduledDelayMillis);
     t.unref();
     this.#timer = t;
+  }
+
+  /** Exports the next batch on the next turn of the event loop (see {@link #urgent}). */
+  #scheduleUrgent(): void {
+    if (this.#closed || this.#urgent !== undefined) return;
+    const t = setImmediate(this.#onUrgent);
+    t.unref();
+    this.#urgent = t;
   }
 
   /** Starts exporting the next batch, or returns the export in flight. */
@@ -255,8 +271,8 @@ export class BatchSpanProcessor implements SpanProcessor {
     const p = this.#exportBatch(batch).then(() => {
       this.#inFlight = undefined;
       const left = this.#queue.length;
-      if (left >= this.#maxBatch) this.#schedule(0);
-      else if (left > 0) this.#schedule(this.config.scheduledDelayMillis);
+      if (left >= this.#maxBatch) this.#scheduleUrgent();
+      else if (left > 0) this.#scheduleDelayed();
     });
     this.#inFlight = p;
     return p;
