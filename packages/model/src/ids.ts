@@ -184,3 +184,122 @@ function isLowerHex(s: string): boolean {
 export const ZERO_TRACE_ID = '0'.repeat(32);
 /** The all-zero span id. */
 export const ZERO_SPAN_ID = '0'.repeat(16);
+
+/*
+ * Ids as numbers. An id's bytes, four at a time, as little-endian 32-bit
+ * words read as signed integers (so each one is a small integer to the
+ * engine, stored in place, never a boxed number): byte `i` of the id is
+ * `(word[i >> 2] >>> 8 * (i & 3)) & 0xff`. Traceloom's SDK keeps its ids so
+ * and makes their hex only when asked; the OTLP encoder writes the words as
+ * they are (see `PackedIds` in `@traceloom/wire`).
+ */
+
+/** The 8 hex digits of one id word. */
+function wordHexCodes(w: number, out: number[], at: number): void {
+  const C = HEX_CODES;
+  const a = (w & 0xff) * 2;
+  const b = ((w >>> 8) & 0xff) * 2;
+  const c = ((w >>> 16) & 0xff) * 2;
+  const d = (w >>> 24) * 2;
+  out[at] = C[a] as number;
+  out[at + 1] = C[a + 1] as number;
+  out[at + 2] = C[b] as number;
+  out[at + 3] = C[b + 1] as number;
+  out[at + 4] = C[c] as number;
+  out[at + 5] = C[c + 1] as number;
+  out[at + 6] = C[d] as number;
+  out[at + 7] = C[d + 1] as number;
+}
+
+const wordCodes: number[] = new Array<number>(32).fill(0);
+
+/** Lowercase hex of a span id given as two id words. */
+export function idWordsToHex(w0: number, w1: number): string {
+  const o = wordCodes;
+  wordHexCodes(w0, o, 0);
+  wordHexCodes(w1, o, 8);
+  return fromCodes(
+    o[0]!,
+    o[1]!,
+    o[2]!,
+    o[3]!,
+    o[4]!,
+    o[5]!,
+    o[6]!,
+    o[7]!,
+    o[8]!,
+    o[9]!,
+    o[10]!,
+    o[11]!,
+    o[12]!,
+    o[13]!,
+    o[14]!,
+    o[15]!,
+  );
+}
+
+/** Lowercase hex of a trace id given as four id words: one flat string (joining halves would make a rope). */
+function traceWordsToHex(w0: number, w1: number, w2: number, w3: number): string {
+  const o = wordCodes;
+  wordHexCodes(w0, o, 0);
+  wordHexCodes(w1, o, 8);
+  wordHexCodes(w2, o, 16);
+  wordHexCodes(w3, o, 24);
+  return fromCodes.apply(null, o);
+}
+
+/**
+ * The id word of the 8 hex digits of `hex` at `at` (either case). A
+ * character that is not a hex digit counts as 0: callers pass ids already
+ * validated.
+ */
+export function hexToIdWord(hex: string, at: number): number {
+  let w = 0;
+  for (let i = 0; i < 4; i++) {
+    const hi = hex.charCodeAt(at + 2 * i);
+    const lo = hex.charCodeAt(at + 2 * i + 1);
+    const h = hi < 128 ? (HEX_VALUE[hi] as number) : -1;
+    const l = lo < 128 ? (HEX_VALUE[lo] as number) : -1;
+    if (h >= 0 && l >= 0) w |= ((h << 4) | l) << (8 * i);
+  }
+  return w;
+}
+
+/**
+ * A trace id as four id words, with its hex made on first read (or given,
+ * when the id arrived as hex). Immutable: the spans of one trace in a process
+ * share one.
+ */
+export class TraceIdWords {
+  readonly w0: number;
+  readonly w1: number;
+  readonly w2: number;
+  readonly w3: number;
+  #hex: string | undefined;
+
+  /** Words as described above; `hex`, when given, must be the same id as 32 lowercase hex digits. */
+  constructor(w0: number, w1: number, w2: number, w3: number, hex?: string) {
+    this.w0 = w0 | 0;
+    this.w1 = w1 | 0;
+    this.w2 = w2 | 0;
+    this.w3 = w3 | 0;
+    this.#hex = hex;
+  }
+
+  /** A trace id of 32 hex digits (either case; a non-hex digit counts as 0). */
+  static fromHex(hex: string): TraceIdWords {
+    const w = new TraceIdWords(hexToIdWord(hex, 0), hexToIdWord(hex, 8), hexToIdWord(hex, 16), hexToIdWord(hex, 24));
+    if (hex.length === 32 && isLowerHex(hex)) w.#hex = hex;
+    return w;
+  }
+
+  /** The id as 32 lowercase hex digits. */
+  get hex(): string {
+    let h = this.#hex;
+    if (h === undefined) {
+      h = traceWordsToHex(this.w0, this.w1, this.w2, this.w3);
+      this.#hex = h;
+    }
+    return h;
+  }
+}

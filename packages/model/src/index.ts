@@ -7,10 +7,13 @@ export {
   bytesToHex,
   hexToBytes,
   hexToBytesInto,
+  hexToIdWord,
+  idWordsToHex,
   isHex,
   isValidSpanId,
   isValidTraceId,
   isZeroHex,
+  TraceIdWords,
   ZERO_SPAN_ID,
   ZERO_TRACE_ID,
 } from './ids.ts';

@@ -6,6 +6,8 @@ import {
   bytesToHex,
   EMPTY_SCOPE,
   hexToBytes,
+  hexToIdWord,
+  idWordsToHex,
   isValidSpanId,
   isValidTraceId,
   type KeyValue,
@@ -14,6 +16,7 @@ import {
   SpanBatch,
   serviceNameOf,
   spanDiff,
+  TraceIdWords,
   UNSET_STATUS,
 } from './index.ts';
 
@@ -64,6 +67,38 @@ describe('ids', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('turns ids into id words and back: byte i is bits 8(i mod 4) of word i/4', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
+        const hex = bytesToHex(bytes);
+        const view = new DataView(bytes.buffer);
+        const words = [0, 4, 8, 12].map((at) => view.getInt32(at, true));
+        assert.deepEqual(
+          [0, 8, 16, 24].map((at) => hexToIdWord(hex, at)),
+          words,
+        );
+        assert.deepEqual(
+          [0, 8, 16, 24].map((at) => hexToIdWord(hex.toUpperCase(), at)),
+          words,
+        );
+        assert.equal(idWordsToHex(words[0] as number, words[1] as number), hex.slice(0, 16));
+        const fromWords = new TraceIdWords(
+          words[0] as number,
+          words[1] as number,
+          words[2] as number,
+          words[3] as number,
+        );
+        assert.equal(fromWords.hex, hex);
+        const fromHex = TraceIdWords.fromHex(hex.toUpperCase());
+        assert.deepEqual([fromHex.w0, fromHex.w1, fromHex.w2, fromHex.w3], words);
+        assert.equal(fromHex.hex, hex);
+      }),
+      { numRuns: 1000 },
+    );
+    assert.equal(hexToIdWord('zz000000', 0), 0, 'a digit that is not hex counts as 0');
+    assert.equal(idWordsToHex(-1, 0x01020304), 'ffffffff04030201');
   });
 
   it('validates trace and span ids as W3C Trace Context does', () => {

@@ -1,7 +1,7 @@
 export { isWireDecodeError, WireDecodeError, WireErrorCode } from './errors.ts';
 export { decodeJaegerThriftBatch } from './jaeger/thrift.ts';
 export { decodeOtlpTracesJson, encodeOtlpTracesJson } from './otlp/json.ts';
-export { decodeOtlpTraces, encodeOtlpTraces, type FlatAttributes } from './otlp/proto.ts';
+export { decodeOtlpTraces, encodeOtlpTraces, type FlatAttributes, type PackedIds } from './otlp/proto.ts';
 export type { ExportTracePartialSuccess, ExportTraceServiceResponse, RpcStatus } from './otlp/response.ts';
 export {
   decodeExportTraceResponse,

@@ -55,6 +55,31 @@ export function randomSpanId(): string {
   }
 }
 
+/**
+ * Ids as numbers, for the tracer's own spans (see `TraceIdWords` in
+ * `@traceloom/model`): random 32-bit words drawn 64 KiB at a time into a pool
+ * of their own, with no hex made at all. {@link ID_WORDS} holds them; a draw
+ * returns where its words start, valid until the next draw.
+ */
+const WORD_POOL = 16384;
+export const ID_WORDS = new Int32Array(WORD_POOL);
+let wordAt = WORD_POOL;
+
+/** Where `n` (2 or 4) fresh random words start in {@link ID_WORDS}, never all zero. */
+export function drawIdWords(n: number): number {
+  for (;;) {
+    if (wordAt + n > WORD_POOL) {
+      crypto.getRandomValues(ID_WORDS);
+      wordAt = 0;
+    }
+    const at = wordAt;
+    wordAt += n;
+    let or = (ID_WORDS[at] as number) | (ID_WORDS[at + 1] as number);
+    if (n > 2) or |= (ID_WORDS[at + 2] as number) | (ID_WORDS[at + 3] as number);
+    if (or !== 0) return at;
+  }
+}
+
 /** The default {@link IdGenerator}: cryptographically random ids from a pooled buffer. */
 export class RandomIdGenerator implements IdGenerator {
   generateTraceId(): string {

@@ -11,15 +11,17 @@ import {
   type TimeInput,
   type TraceState,
 } from '@opentelemetry/api';
-import type {
-  AnyValue,
-  InstrumentationScope,
-  KeyValue,
-  Span as ModelSpan,
-  Resource,
-  SpanEvent,
-  SpanLink,
-  SpanStatus,
+import {
+  type AnyValue,
+  type InstrumentationScope,
+  idWordsToHex,
+  type KeyValue,
+  type Span as ModelSpan,
+  type Resource,
+  type SpanEvent,
+  type SpanLink,
+  type SpanStatus,
+  type TraceIdWords,
 } from '@traceloom/model';
 import { flatToKeyValues, NO_KEY_VALUES, toAnyValue, toFlatAttributes, toKeyValues } from './attributes.ts';
 import { nowUnixNano, timeInputToUnixNano } from './clock.ts';
@@ -128,14 +130,22 @@ type Ended = (typeof Ended)[keyof typeof Ended];
  * A recorded span. One object is both the OpenTelemetry API span that user
  * code holds and, once ended, the model `Span` that processors and exporters
  * read: its public fields are the model's fields, so ending a span builds no
- * second object. Attributes are kept as the model's typed `KeyValue` list from
- * the start (converted once, in `setAttribute`). After `end()` every mutator
- * is a no-op, so what processors were given does not change under them.
+ * second object. Attributes wait in a flat list until they are read (see
+ * `attributes`). Ids are kept as numbers (id words, see `TraceIdWords` in
+ * `@traceloom/model`), which the OTLP encoder writes as they are; their hex
+ * is made when `traceId`, `spanId`, `parentSpanId` or `spanContext()` is
+ * first read. After `end()` every mutator is a no-op, so what processors were
+ * given does not change under them.
  */
 export class RecordingSpan implements ApiSpan, ModelSpan {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId: string;
+  /** The trace id, shared with the other spans of the trace made in this process. */
+  readonly traceIdWords: TraceIdWords;
+  /** The span id as two id words. */
+  readonly spanIdWord0: number;
+  readonly spanIdWord1: number;
+  /** The parent's span id as two id words; both 0 for a root span. */
+  readonly parentSpanIdWord0: number;
+  readonly parentSpanIdWord1: number;
   readonly traceState: string;
   readonly flags: number;
   name: string;
@@ -158,22 +168,33 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
   #flat: (string | AnyValue)[] | undefined;
   #attributeList: readonly KeyValue[] | undefined;
   #compactedLength: number;
+  #spanIdHex: string | undefined;
+  #parentSpanIdHex: string | undefined;
 
-  /** Used by the tracer; `kind` is the OTLP number, `flags` the W3C flags plus OTLP's remote bits. */
+  /**
+   * Used by the tracer; `kind` is the OTLP number, `flags` the W3C flags plus
+   * OTLP's remote bits. `parentHex` is the parent's span id as hex when it is
+   * at hand (it came as hex), else undefined.
+   */
   constructor(
     owner: SpanOwner,
     name: string,
     kind: number,
-    traceId: string,
-    spanId: string,
-    parentSpanId: string,
+    trace: TraceIdWords,
+    span0: number,
+    span1: number,
+    parent0: number,
+    parent1: number,
+    parentHex: string | undefined,
     traceState: TraceState | undefined,
     flags: number,
     startTimeUnixNano: bigint,
   ) {
-    this.traceId = traceId;
-    this.spanId = spanId;
-    this.parentSpanId = parentSpanId;
+    this.traceIdWords = trace;
+    this.spanIdWord0 = span0;
+    this.spanIdWord1 = span1;
+    this.parentSpanIdWord0 = parent0;
+    this.parentSpanIdWord1 = parent1;
     this.traceState = traceState === undefined ? '' : traceState.serialize();
     this.flags = flags;
     this.name = name;
@@ -195,12 +216,41 @@ export class RecordingSpan implements ApiSpan, ModelSpan {
     this.#flat = undefined;
     this.#attributeList = undefined;
     this.#compactedLength = -1;
+    this.#spanIdHex = undefined;
+    this.#parentSpanIdHex = parentHex;
+  }
+
+  /** The trace id as 32 lowercase hex digits. */
+  get traceId(): string {
+    return this.traceIdWords.hex;
+  }
+
+  /** The span id as 16 lowercase hex digits. */
+  get spanId(): string {
+    let hex = this.#spanIdHex;
+    if (hex === undefined) {
+      hex = idWordsToHex(this.spanIdWord0, this.spanIdWord1);
+      this.#spanIdHex = hex;
+    }
+    return hex;
+  }
+
+  /** The parent's span id as 16 lowercase hex digits, '' for a root span. */
+  get parentSpanId(): string {
+    let hex = this.#parentSpanIdHex;
+    if (hex === undefined) {
+      const p0 = this.parentSpanIdWord0;
+      const p1 = this.parentSpanIdWord1;
+      hex = (p0 | p1) === 0 ? '' : idWordsToHex(p0, p1);
+      this.#parentSpanIdHex = hex;
+    }
+    return hex;
   }
 
   spanContext(): SpanContext {
     let c = this.#context;
     if (c === undefined) {
-      c = { traceId: this.traceId, spanId: this.spanId, traceFlags: this.flags & 0xff };
+      c = { traceId: this.traceIdWords.hex, spanId: this.spanId, traceFlags: this.flags & 0xff };
       if (this.#traceStateObject !== undefined) c.traceState = this.#traceStateObject;
       this.#context = c;
     }
@@ -535,13 +585,13 @@ function isTimeInput(v: unknown): v is TimeInput {
  */
 export class NonRecordingSpan implements ApiSpan {
   readonly #owner: SpanOwner;
-  readonly #traceId: string;
+  readonly #trace: TraceIdWords;
   readonly #traceState: TraceState | undefined;
   #context: SpanContext | undefined;
 
-  constructor(owner: SpanOwner, traceId: string, traceState: TraceState | undefined) {
+  constructor(owner: SpanOwner, trace: TraceIdWords, traceState: TraceState | undefined) {
     this.#owner = owner;
-    this.#traceId = traceId;
+    this.#trace = trace;
     this.#traceState = traceState;
     this.#context = undefined;
   }
@@ -549,7 +599,7 @@ export class NonRecordingSpan implements ApiSpan {
   spanContext(): SpanContext {
     let c = this.#context;
     if (c === undefined) {
-      c = { traceId: this.#traceId, spanId: this.#owner.newSpanId(), traceFlags: 0 };
+      c = { traceId: this.#trace.hex, spanId: this.#owner.newSpanId(), traceFlags: 0 };
       if (this.#traceState !== undefined) c.traceState = this.#traceState;
       this.#context = c;
     }

@@ -16,6 +16,7 @@ import { getAttribute, isValidSpanId, isValidTraceId, type KeyValue, type Span }
 import { AlwaysOffSampler } from '../sampling/basic.ts';
 import type { Sampler } from '../sampling/types.ts';
 import { SamplingDecision } from '../sampling/types.ts';
+import { RandomIdGenerator } from './id-generator.ts';
 import { TracerProvider } from './tracer-provider.ts';
 import type { SpanProcessor } from './types.ts';
 
@@ -223,6 +224,40 @@ describe('spans through the OpenTelemetry API', () => {
     assert.equal(s?.parentSpanId, 'b7ad6b7169203331');
     assert.equal(s?.traceState, 'congo=t61rcWkgMzE');
     assert.equal(s?.flags, 0x301, 'sampled, parent remote');
+  });
+
+  it('takes its ids from a configured id generator, a subclass of the default one too', async () => {
+    const { decodeOtlpTraces, encodeOtlpTraces } = await import('@traceloom/wire');
+    class Counting extends RandomIdGenerator {
+      n = 0;
+      override generateTraceId(): string {
+        return `${'ab'.repeat(12)}${(++this.n).toString(16).padStart(8, '0')}`;
+      }
+      override generateSpanId(): string {
+        return `cd${(++this.n).toString(16).padStart(14, '0')}`;
+      }
+    }
+    const seen = new TestProcessor();
+    const tracer = new TracerProvider({ idGenerator: new Counting(), spanProcessors: [seen] }).getTracer('ids');
+    tracer.startActiveSpan('root', (root) => {
+      tracer.startSpan('child').end();
+      root.end();
+    });
+    const [child, root] = seen.take();
+    assert.equal(root?.traceId, 'abababababababababababab00000001');
+    assert.equal(root?.spanId, 'cd00000000000002');
+    assert.equal(root?.parentSpanId, '');
+    assert.equal(child?.traceId, root?.traceId);
+    assert.equal(child?.spanId, 'cd00000000000003');
+    assert.equal(child?.parentSpanId, 'cd00000000000002');
+    const decoded = decodeOtlpTraces(encodeOtlpTraces([child as Span, root as Span]));
+    assert.deepEqual(
+      decoded.map((d) => [d.traceId, d.spanId, d.parentSpanId]),
+      [
+        [child?.traceId, child?.spanId, child?.parentSpanId],
+        [root?.traceId, root?.spanId, ''],
+      ],
+    );
   });
 
   it('times given in every TimeInput form become exact ns', () => {

@@ -16,13 +16,13 @@ import {
   type TraceState,
   trace,
 } from '@opentelemetry/api';
-import type { InstrumentationScope, Resource } from '@traceloom/model';
+import { hexToIdWord, type InstrumentationScope, type Resource, TraceIdWords } from '@traceloom/model';
 import { isTracingSuppressed } from '../context/suppress.ts';
 import type { Sampler } from '../sampling/types.ts';
 import { SamplingDecision } from '../sampling/types.ts';
 import { flatToAttributes } from './attributes.ts';
 import { nowUnixNano, timeInputToUnixNano } from './clock.ts';
-import type { IdGenerator } from './id-generator.ts';
+import { drawIdWords, ID_WORDS, type IdGenerator, RandomIdGenerator } from './id-generator.ts';
 import { FLAG_HAS_IS_REMOTE, FLAG_IS_REMOTE, NonRecordingSpan, RecordingSpan, type SpanOwner } from './span.ts';
 import type { ResolvedSpanLimits } from './span-limits.ts';
 import type { SpanProcessor } from './types.ts';
@@ -61,6 +61,8 @@ export class Tracer implements ApiTracer, SpanOwner {
   readonly #state: TracerSharedState;
   readonly #sampler: Sampler;
   readonly #ids: IdGenerator;
+  /** The generator is the default one: ids are drawn as words, with no hex made. */
+  readonly #wordIds: boolean;
   readonly #inlineSampling: boolean;
 
   /** Used by the provider. */
@@ -71,6 +73,8 @@ export class Tracer implements ApiTracer, SpanOwner {
     this.#state = state;
     this.#sampler = state.sampler;
     this.#ids = state.idGenerator;
+    // Only the default class itself: a subclass may override how ids are made.
+    this.#wordIds = Object.getPrototypeOf(state.idGenerator) === RandomIdGenerator.prototype;
     this.#inlineSampling = state.defaultSampler;
   }
 
@@ -112,8 +116,10 @@ export class Tracer implements ApiTracer, SpanOwner {
     let ctx = context;
     const state = this.#state;
     if (state.shutDown || isTracingSuppressed(ctx)) return INVALID_SPAN;
-    let parentTraceId: string | undefined;
-    let parentSpanId = '';
+    let parentTrace: TraceIdWords | undefined;
+    let parent0 = 0;
+    let parent1 = 0;
+    let parentHex: string | undefined;
     let parentTraceState: TraceState | undefined;
     let parentFlags = 0;
     let remoteBit = 0;
@@ -123,35 +129,38 @@ export class Tracer implements ApiTracer, SpanOwner {
       const parent = trace.getSpan(ctx);
       if (parent instanceof RecordingSpan) {
         // Our own spans are valid by construction: skip the API's regex checks and the context object.
-        parentTraceId = parent.traceId;
-        parentSpanId = parent.spanId;
+        parentTrace = parent.traceIdWords;
+        parent0 = parent.spanIdWord0;
+        parent1 = parent.spanIdWord1;
         parentTraceState = parent.apiTraceState();
         parentFlags = parent.flags;
       } else if (parent !== undefined) {
         const pc: SpanContext = parent.spanContext();
         if (isSpanContextValid(pc)) {
-          parentTraceId = pc.traceId;
-          parentSpanId = pc.spanId;
+          parentTrace = TraceIdWords.fromHex(pc.traceId);
+          parentHex = pc.spanId;
+          parent0 = hexToIdWord(parentHex, 0);
+          parent1 = hexToIdWord(parentHex, 8);
           parentTraceState = pc.traceState;
           parentFlags = pc.traceFlags;
           if (pc.isRemote === true) remoteBit = FLAG_IS_REMOTE;
         }
       }
     }
-    const traceId = parentTraceId ?? this.#ids.generateTraceId();
+    const traceWords = parentTrace ?? this.#newTrace();
     let decision: SamplingDecision;
     let traceState = parentTraceState;
     let samplerAttributes: Attributes | undefined;
     if (this.#inlineSampling) {
       // ParentBased(root: AlwaysOn): roots and children of sampled parents are sampled.
       decision =
-        parentTraceId === undefined || (parentFlags & TraceFlags.SAMPLED) !== 0
+        parentTrace === undefined || (parentFlags & TraceFlags.SAMPLED) !== 0
           ? SamplingDecision.RECORD_AND_SAMPLED
           : SamplingDecision.NOT_RECORD;
     } else {
       const result = this.#sampler.shouldSample(
         ctx,
-        traceId,
+        traceWords.hex,
         name,
         apiKind,
         attributes ?? (flat === undefined ? NO_ATTRIBUTES : flatToAttributes(flat)),
@@ -162,15 +171,29 @@ export class Tracer implements ApiTracer, SpanOwner {
       samplerAttributes = result.attributes;
     }
     if (decision !== SamplingDecision.RECORD && decision !== SamplingDecision.RECORD_AND_SAMPLED) {
-      return new NonRecordingSpan(this, traceId, traceState);
+      return new NonRecordingSpan(this, traceWords, traceState);
+    }
+    let span0: number;
+    let span1: number;
+    if (this.#wordIds) {
+      const at = drawIdWords(2);
+      span0 = ID_WORDS[at] as number;
+      span1 = ID_WORDS[at + 1] as number;
+    } else {
+      const hex = this.#ids.generateSpanId();
+      span0 = hexToIdWord(hex, 0);
+      span1 = hexToIdWord(hex, 8);
     }
     const span = new RecordingSpan(
       this,
       typeof name === 'string' ? name : String(name),
       apiKind >= 0 && apiKind <= 4 ? apiKind + 1 : 1,
-      traceId,
-      this.#ids.generateSpanId(),
-      parentSpanId,
+      traceWords,
+      span0,
+      span1,
+      parent0,
+      parent1,
+      parentHex,
       traceState,
       (decision === SamplingDecision.RECORD_AND_SAMPLED ? 1 : 0) | FLAG_HAS_IS_REMOTE | remoteBit,
       (startTime === undefined ? undefined : timeInputToUnixNano(startTime)) ?? nowUnixNano(),
@@ -242,5 +265,13 @@ export class Tracer implements ApiTracer, SpanOwner {
 
   newSpanId(): string {
     return this.#ids.generateSpanId();
+  }
+
+  /** A new trace id: drawn as words, or from the configured generator's hex. */
+  #newTrace(): TraceIdWords {
+    if (!this.#wordIds) return TraceIdWords.fromHex(this.#ids.generateTraceId());
+    const at = drawIdWords(4);
+    const w = ID_WORDS;
+    return new TraceIdWords(w[at] as number, w[at + 1] as number, w[at + 2] as number, w[at + 3] as number);
   }
 }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AnyValue, KeyValue, Span } from '@traceloom/model';
+import { type AnyValue, hexToIdWord, type KeyValue, type Span, TraceIdWords } from '@traceloom/model';
 import fc from 'fast-check';
 import { COPY_SPILL, ENCODED_LENGTH_MASK, EncodedStrings } from '../internal/encode-strings.ts';
 import { assertSameSpans, groupedOrder } from './fixtures/assert.ts';
 import { arbSpans, baseSpan, sampleSpans } from './fixtures/spans.ts';
 import { decodeOtlpTraces } from './proto.ts';
-import { encodeOtlpTraces, type FlatAttributes } from './proto-encode.ts';
+import { encodeOtlpTraces, type FlatAttributes, type PackedIds } from './proto-encode.ts';
 
 /** A protobuf string field with a one-byte tag: the tag, the varint length, then the UTF-8 bytes. */
 function stringField(tag: number, s: string): number[] {
@@ -250,5 +250,53 @@ describe('OTLP protobuf encode: flat attribute lists with repeated keys', () => 
     assert.equal(back?.attributes.length, 2100);
     assert.deepEqual(back?.attributes[0], { key: 'key.0', value: 'last' });
     assert.deepEqual(back?.attributes[2099], { key: 'key.2099', value: 2099n });
+  });
+});
+
+describe('OTLP protobuf encode: ids held as words', () => {
+  /**
+   * The span with its ids also as words (what the SDK's spans hold), and its hex fields left as they are;
+   * unchanged when an id has another length than the SDK's (words stand for whole ids only).
+   */
+  const packed = (s: Span): Span & PackedIds => {
+    const parent = s.parentSpanId;
+    if (s.traceId.length !== 32 || s.spanId.length !== 16 || (parent !== '' && parent.length !== 16)) return s;
+    return {
+      ...s,
+      traceIdWords: TraceIdWords.fromHex(s.traceId),
+      spanIdWord0: hexToIdWord(s.spanId, 0),
+      spanIdWord1: hexToIdWord(s.spanId, 8),
+      parentSpanIdWord0: parent === '' ? 0 : hexToIdWord(parent, 0),
+      parentSpanIdWord1: parent === '' ? 0 : hexToIdWord(parent, 8),
+    };
+  };
+
+  it('writes the same bytes from the words as from the hex, for roots and children', () => {
+    const spans = sampleSpans().map(packed);
+    const held = spans.filter((s) => s.traceIdWords !== undefined);
+    assert.ok(held.some((s) => s.parentSpanId !== '') && held.some((s) => s.parentSpanId === ''));
+    assert.deepEqual(encodeOtlpTraces(spans), encodeOtlpTraces(sampleSpans()));
+  });
+
+  it('reads the words, not the hex, when the words are there', () => {
+    const s = {
+      ...packed(baseSpan({ parentSpanId: '00f067aa0ba902b7' })),
+      traceId: 'x',
+      spanId: 'y',
+      parentSpanId: 'z',
+    };
+    const [back] = decodeOtlpTraces(encodeOtlpTraces([s]));
+    assert.equal(back?.traceId, '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(back?.spanId, 'b7ad6b7169203331');
+    assert.equal(back?.parentSpanId, '00f067aa0ba902b7');
+  });
+
+  it('agrees with the hex path on random spans', () => {
+    fc.assert(
+      fc.property(arbSpans, (spans) => {
+        assert.deepEqual(encodeOtlpTraces(spans.map(packed)), encodeOtlpTraces(spans));
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -3,7 +3,7 @@
  * opentelemetry-proto `trace/v1/trace.proto`, `common/v1/common.proto` and
  * `resource/v1/resource.proto`. The decoder is in `proto.ts`.
  */
-import type { AnyValue, KeyValue, Span } from '@traceloom/model';
+import type { AnyValue, KeyValue, Span, TraceIdWords } from '@traceloom/model';
 import { COPY_SPILL, ENCODED_LENGTH_MASK, EncodedStrings, entrySlot } from '../internal/encode-strings.ts';
 import { ProtoWriter } from '../internal/proto-writer.ts';
 import { groupSpans } from './shared.ts';
@@ -21,6 +21,22 @@ import { groupSpans } from './shared.ts';
  */
 export interface FlatAttributes {
   readonly flatAttributes?: readonly unknown[] | undefined;
+}
+
+/**
+ * A span handed to {@link encodeOtlpTraces} may also hold its ids as numbers
+ * (id words, see `TraceIdWords` in `@traceloom/model`): when
+ * `traceIdWords` is set, the encoder writes the trace id, span id and parent
+ * span id from the words, without reading (or making) their hex. The words
+ * must describe exactly what `traceId`, `spanId` and `parentSpanId` return;
+ * a parent of two zero words is no parent. Traceloom's SDK spans hold them.
+ */
+export interface PackedIds {
+  readonly traceIdWords?: TraceIdWords | undefined;
+  readonly spanIdWord0?: number;
+  readonly spanIdWord1?: number;
+  readonly parentSpanIdWord0?: number;
+  readonly parentSpanIdWord1?: number;
 }
 
 // Wire types, and tags (field number << 3 | wire type) written byte by byte.
@@ -369,11 +385,52 @@ function writeName(w: ProtoWriter, tag: number, name: string, slot: number): voi
   w.buf[p] = tag;
 }
 
+/** Tags and lengths of trace_id (16 bytes), span_id and parent_span_id (8 bytes each), as stored little-endian. */
+const TRACE_ID_HEAD = T1_LEN | (16 << 8);
+const SPAN_ID_HEAD = T2_LEN | (8 << 8);
+const PARENT_SPAN_ID_HEAD = 0x22 | (8 << 8);
+
+/** The ids of a span that holds them as words (see {@link PackedIds}); the parent's goes after trace_state. */
+function writePackedIds(w: ProtoWriter, t: TraceIdWords, s: Required<PackedIds>): void {
+  w.ensure(28);
+  const view = w.view;
+  const p = w.pos;
+  view.setUint16(p, TRACE_ID_HEAD, true);
+  view.setInt32(p + 2, t.w0, true);
+  view.setInt32(p + 6, t.w1, true);
+  view.setInt32(p + 10, t.w2, true);
+  view.setInt32(p + 14, t.w3, true);
+  view.setUint16(p + 18, SPAN_ID_HEAD, true);
+  view.setInt32(p + 20, s.spanIdWord0, true);
+  view.setInt32(p + 24, s.spanIdWord1, true);
+  w.pos = p + 28;
+}
+
+function writePackedParentId(w: ProtoWriter, p0: number, p1: number): void {
+  w.ensure(10);
+  const view = w.view;
+  const p = w.pos;
+  view.setUint16(p, PARENT_SPAN_ID_HEAD, true);
+  view.setInt32(p + 2, p0, true);
+  view.setInt32(p + 6, p1, true);
+  w.pos = p + 10;
+}
+
 function writeSpan(w: ProtoWriter, s: Span): void {
-  if (s.traceId !== '') writeTraceId(w, s.traceId);
-  if (s.spanId !== '') writeId(w, 2, s.spanId);
-  if (s.traceState !== '') w.stringField(3, s.traceState);
-  if (s.parentSpanId !== '') writeId(w, 4, s.parentSpanId);
+  const packed = (s as PackedIds).traceIdWords;
+  if (packed !== undefined) {
+    const ids = s as unknown as Required<PackedIds>;
+    writePackedIds(w, packed, ids);
+    if (s.traceState !== '') w.stringField(3, s.traceState);
+    const p0 = ids.parentSpanIdWord0;
+    const p1 = ids.parentSpanIdWord1;
+    if ((p0 | p1) !== 0) writePackedParentId(w, p0, p1);
+  } else {
+    if (s.traceId !== '') writeTraceId(w, s.traceId);
+    if (s.spanId !== '') writeId(w, 2, s.spanId);
+    if (s.traceState !== '') w.stringField(3, s.traceState);
+    if (s.parentSpanId !== '') writeId(w, 4, s.parentSpanId);
+  }
   if (s.name !== '') writeName(w, SPAN_NAME_TAG, s.name, SPAN_NAME_SLOT);
   const kind = s.kind;
   if (kind > 0 && kind < 0x80) {

@@ -908,4 +908,4 @@ function readAnyValueField(r: ProtoReader, depth: number): AnyValue {
   return value;
 }
 
-export { encodeOtlpTraces, type FlatAttributes } from './proto-encode.ts';
+export { encodeOtlpTraces, type FlatAttributes, type PackedIds } from './proto-encode.ts';
