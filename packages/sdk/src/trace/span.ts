@@ -585,11 +585,12 @@ function isTimeInput(v: unknown): v is TimeInput {
  */
 export class NonRecordingSpan implements ApiSpan {
   readonly #owner: SpanOwner;
-  readonly #trace: TraceIdWords;
+  /** The trace id as words, or as hex when it came as hex (from a sampler's decision). */
+  readonly #trace: TraceIdWords | string;
   readonly #traceState: TraceState | undefined;
   #context: SpanContext | undefined;
 
-  constructor(owner: SpanOwner, trace: TraceIdWords, traceState: TraceState | undefined) {
+  constructor(owner: SpanOwner, trace: TraceIdWords | string, traceState: TraceState | undefined) {
     this.#owner = owner;
     this.#trace = trace;
     this.#traceState = traceState;
@@ -599,7 +600,8 @@ export class NonRecordingSpan implements ApiSpan {
   spanContext(): SpanContext {
     let c = this.#context;
     if (c === undefined) {
-      c = { traceId: this.#trace.hex, spanId: this.#owner.newSpanId(), traceFlags: 0 };
+      const t = this.#trace;
+      c = { traceId: typeof t === 'string' ? t : t.hex, spanId: this.#owner.newSpanId(), traceFlags: 0 };
       if (this.#traceState !== undefined) c.traceState = this.#traceState;
       this.#context = c;
     }

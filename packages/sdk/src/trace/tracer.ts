@@ -147,7 +147,10 @@ export class Tracer implements ApiTracer, SpanOwner {
         }
       }
     }
-    const traceWords = parentTrace ?? this.#newTrace();
+    let traceWords = parentTrace;
+    // A sampler reads the trace id as hex: a new one is then drawn as hex (a
+    // slice of the id pool's hex), and read into words only if the span records.
+    let traceHex = '';
     let decision: SamplingDecision;
     let traceState = parentTraceState;
     let samplerAttributes: Attributes | undefined;
@@ -158,9 +161,10 @@ export class Tracer implements ApiTracer, SpanOwner {
           ? SamplingDecision.RECORD_AND_SAMPLED
           : SamplingDecision.NOT_RECORD;
     } else {
+      traceHex = traceWords === undefined ? this.#ids.generateTraceId() : traceWords.hex;
       const result = this.#sampler.shouldSample(
         ctx,
-        traceWords.hex,
+        traceHex,
         name,
         apiKind,
         attributes ?? (flat === undefined ? NO_ATTRIBUTES : flatToAttributes(flat)),
@@ -171,8 +175,9 @@ export class Tracer implements ApiTracer, SpanOwner {
       samplerAttributes = result.attributes;
     }
     if (decision !== SamplingDecision.RECORD && decision !== SamplingDecision.RECORD_AND_SAMPLED) {
-      return new NonRecordingSpan(this, traceWords, traceState);
+      return new NonRecordingSpan(this, traceWords ?? (traceHex === '' ? this.#newTrace() : traceHex), traceState);
     }
+    traceWords ??= traceHex === '' ? this.#newTrace() : TraceIdWords.fromHex(traceHex);
     let span0: number;
     let span1: number;
     if (this.#wordIds) {
