@@ -194,58 +194,24 @@ export const ZERO_SPAN_ID = '0'.repeat(16);
  * they are (see `PackedIds` in `@traceloom/wire`).
  */
 
-/** The 8 hex digits of one id word. */
-function wordHexCodes(w: number, out: number[], at: number): void {
-  const C = HEX_CODES;
-  const a = (w & 0xff) * 2;
-  const b = ((w >>> 8) & 0xff) * 2;
-  const c = ((w >>> 16) & 0xff) * 2;
-  const d = (w >>> 24) * 2;
-  out[at] = C[a] as number;
-  out[at + 1] = C[a + 1] as number;
-  out[at + 2] = C[b] as number;
-  out[at + 3] = C[b + 1] as number;
-  out[at + 4] = C[c] as number;
-  out[at + 5] = C[c + 1] as number;
-  out[at + 6] = C[d] as number;
-  out[at + 7] = C[d + 1] as number;
-}
-
-const wordCodes: number[] = new Array<number>(32).fill(0);
+/** The bytes of the id words being turned into hex, for {@link hex8} and {@link hex16}. */
+const WORD_BYTES = new Uint8Array(16);
+const WORD_VIEW = new DataView(WORD_BYTES.buffer);
 
 /** Lowercase hex of a span id given as two id words. */
 export function idWordsToHex(w0: number, w1: number): string {
-  const o = wordCodes;
-  wordHexCodes(w0, o, 0);
-  wordHexCodes(w1, o, 8);
-  return fromCodes(
-    o[0]!,
-    o[1]!,
-    o[2]!,
-    o[3]!,
-    o[4]!,
-    o[5]!,
-    o[6]!,
-    o[7]!,
-    o[8]!,
-    o[9]!,
-    o[10]!,
-    o[11]!,
-    o[12]!,
-    o[13]!,
-    o[14]!,
-    o[15]!,
-  );
+  WORD_VIEW.setInt32(0, w0, true);
+  WORD_VIEW.setInt32(4, w1, true);
+  return hex8(WORD_BYTES, 0);
 }
 
-/** Lowercase hex of a trace id given as four id words: one flat string (joining halves would make a rope). */
+/** Lowercase hex of a trace id given as four id words. */
 function traceWordsToHex(w0: number, w1: number, w2: number, w3: number): string {
-  const o = wordCodes;
-  wordHexCodes(w0, o, 0);
-  wordHexCodes(w1, o, 8);
-  wordHexCodes(w2, o, 16);
-  wordHexCodes(w3, o, 24);
-  return fromCodes.apply(null, o);
+  WORD_VIEW.setInt32(0, w0, true);
+  WORD_VIEW.setInt32(4, w1, true);
+  WORD_VIEW.setInt32(8, w2, true);
+  WORD_VIEW.setInt32(12, w3, true);
+  return hex16(WORD_BYTES, 0);
 }
 
 /**

@@ -175,7 +175,8 @@ export class Tracer implements ApiTracer, SpanOwner {
       samplerAttributes = result.attributes;
     }
     if (decision !== SamplingDecision.RECORD && decision !== SamplingDecision.RECORD_AND_SAMPLED) {
-      return new NonRecordingSpan(this, traceWords ?? (traceHex === '' ? this.#newTrace() : traceHex), traceState);
+      // Not recorded: a parent's trace (words) or the sampler's (hex); a root under inline sampling always records.
+      return new NonRecordingSpan(this, traceWords ?? traceHex, traceState);
     }
     traceWords ??= traceHex === '' ? this.#newTrace() : TraceIdWords.fromHex(traceHex);
     let span0: number;
